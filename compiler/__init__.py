@@ -1,0 +1,156 @@
+"""The compiler: a checked rulebook -> ``Compiled`` (what validator, generator and docs run).
+
+Input: ``rulebook.Rulebook`` (parsed sources and the official code list).
+Output: ``Compiled``, or ``RulebookError`` carrying every diagnostic when the rulebook has
+errors. ``load_compiled`` adds an on-disk cache keyed by the rulebook's content hash.
+
+Pipeline: ``rulebook.load`` (parse + AST checks) -> ``compiler.from_ast`` (lowering: names,
+types) -> ``compiler.passes`` (classification, checks) -> ``Compiled``.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from compiler import ir
+from compiler.from_ast import lower
+from compiler.passes import run_passes
+from rulebook.diagnostics import Diagnostic, RulebookError
+from rulebook.load import Rulebook, directory_hash, load, shipped_root
+
+CACHE_FORMAT = 3  # bump when the IR changes shape
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Compiled:
+    """A compiled rulebook."""
+
+    hash: str
+    version: str
+    message: ir.Message
+    layouts: dict[str, ir.Layout]
+    tables: dict[str, ir.Table]
+    params: dict[str, ir.Param]
+    charmaps: dict[str, ir.Charmap]
+    dates: dict[str, ir.DateDef]
+    date_exprs: dict[tuple[str, str], ir.Expr]
+    codes: dict[str, ir.CodeInfo]
+    rules: tuple[ir.Rule, ...]
+    releases: tuple[ir.Release, ...]
+    derivations: tuple[ir.Derivation, ...] = ()
+    record_derivations: tuple[ir.RecordDerivation, ...] = ()
+    warnings: tuple[Diagnostic, ...] = ()
+    by_record: dict[str, tuple[ir.Rule, ...]] = field(default_factory=dict, compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.by_record:
+            grouped: dict[str, list[ir.Rule]] = {}
+            for rule in self.rules:
+                grouped.setdefault(rule.record, []).append(rule)
+            self.by_record.update({k: tuple(v) for k, v in grouped.items()})
+
+    def reader_code(self, condition: str) -> ir.CodeInfo:
+        """The code that reports a reader condition (checked to exist at compile time)."""
+        for info in self.codes.values():
+            if info.reports == condition:
+                return info
+        raise KeyError(condition)  # pragma: no cover - rulebook.check guarantees it
+
+    def rules_for_code(self, code: str) -> tuple[ir.Rule, ...]:
+        return tuple(r for r in self.rules if r.code == code)
+
+    def param_value(self, name: str, date: int) -> object:
+        """The value of a parameter in force at ``date`` (YYYYMMDD)."""
+        for version in self.params[name].versions:
+            if version.start <= date <= version.end:
+                return version.value
+        return None
+
+    @property
+    def default_date(self) -> str:
+        return next(d.name for d in self.dates.values() if d.default)
+
+
+def compile_rulebook(book: Rulebook) -> Compiled:
+    """Compile a loaded rulebook; raise ``RulebookError`` if it has errors."""
+    diags = list(book.diagnostics)
+    if any(d.is_error for d in diags):
+        raise RulebookError(diags)
+    lowered = lower(book)
+    diags.extend(lowered.diagnostics)
+    rules, found = run_passes(lowered.rules, lowered.message)
+    diags.extend(found)
+    if any(d.is_error for d in diags) or lowered.message is None:
+        if lowered.message is None and not any(d.is_error for d in diags):
+            from rulebook.diagnostics import error
+
+            diags.append(error("unexpected-end", "the rulebook declares no message", None))
+        raise RulebookError(diags)
+    codes = dict(lowered.codes)
+    for rule in rules:
+        codes.setdefault(
+            rule.code,
+            ir.CodeInfo(code=rule.code, letter=rule.letter, fr=rule.fr, nl=rule.nl, official=True),
+        )
+    releases = tuple(sorted(lowered.releases, key=lambda r: (r.applies, r.version)))
+    return Compiled(
+        hash=book.hash,
+        version=releases[-1].version if releases else "unreleased",
+        message=lowered.message,
+        layouts=lowered.layouts,
+        tables=lowered.tables,
+        params=lowered.params,
+        charmaps=lowered.charmaps,
+        dates=lowered.dates,
+        date_exprs=lowered.date_exprs,
+        codes=codes,
+        rules=tuple(rules),
+        releases=releases,
+        derivations=tuple(lowered.derivations),
+        record_derivations=tuple(lowered.record_derivations),
+        warnings=tuple(d for d in diags if not d.is_error),
+    )
+
+
+def cache_dir() -> Path:
+    env = os.environ.get("RULEBOOK_CACHE")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "rulebook"
+
+
+def load_compiled(path: Path | str | None = None, *, use_cache: bool = True) -> Compiled:
+    """Load and compile a rulebook directory (default: the shipped one), through the cache."""
+    root = Path(path) if path is not None else shipped_root()
+    content_hash = directory_hash(root) if root.is_dir() else None
+    target = None
+    if content_hash is not None:
+        target = cache_dir() / f"{CACHE_FORMAT}-{content_hash.removeprefix('sha256:')}.pickle"
+    if use_cache and target is not None and target.is_file():
+        try:
+            with target.open("rb") as fh:
+                cached = pickle.load(fh)
+            if isinstance(cached, Compiled) and cached.hash == content_hash:
+                return cached
+        except Exception:  # a broken cache entry is rebuilt, never trusted
+            pass
+    book = load(root)
+    if book.has_errors:
+        raise RulebookError(book.diagnostics)
+    compiled = compile_rulebook(book)
+    if target is None or compiled.hash != content_hash:
+        return compiled
+    if use_cache:
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_suffix(f".{os.getpid()}.tmp")
+            with tmp.open("wb") as fh:
+                pickle.dump(compiled, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            tmp.replace(target)
+        except OSError:
+            pass  # the cache is an optimisation only
+    return compiled

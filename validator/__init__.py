@@ -1,0 +1,10 @@
+"""The validator: a compiled rulebook and a file's bytes -> findings, verdict, report.
+
+Input: ``compiler.Compiled`` and a binary stream.
+Output: ``validator.report.Report``; ``validate`` never raises for bad file content.
+"""
+
+from validator.report import Finding, Report, to_text
+from validator.run import validate
+
+__all__ = ["Finding", "Report", "to_text", "validate"]

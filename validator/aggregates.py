@@ -1,0 +1,307 @@
+"""Aggregates over a streamed file: running sums and counts that survive chunk boundaries.
+
+Input: each chunk's contributing records (the sources of an aggregate, with its condition,
+value and key), and the state carried from earlier chunks.
+Output: for the rule's records, the aggregate's value: running over the sending, within the
+current group occurrence (an invoice), complete for the group's opener once the group has
+ended, keyed (``where ET20.destination = this.mutuality``), or the file totals at the end.
+
+Unknown contributions (a non-numeric amount) make the aggregate unknown; they stay
+"explained" when the contributing zone already has a finding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from compiler import ir
+from validator.chunk import Chunk
+from validator.evaluate import Env, Fn, Scope
+from validator.values import Bool, Ints, Val, truth
+
+
+@dataclass(slots=True)
+class Part:
+    """One source record type of an aggregate, its closures compiled."""
+
+    layout: ir.Layout
+    where: Fn | None
+    value: Fn | None
+    key: Fn | None
+
+
+@dataclass(slots=True)
+class Totals:
+    """Running sum, count of unknown contributions, count of unexplained ones."""
+
+    value: int = 0
+    unknown: int = 0
+    unexplained: int = 0
+
+
+@dataclass(slots=True)
+class AggRuntime:
+    """The state and per-chunk results of one aggregate of one rule."""
+
+    node: ir.Aggregate
+    mode: str  # mode of the rule: stream | opener | final
+    parts: list[Part]
+    this_key: Fn | None
+    group: ir.Group | None
+    total: Totals = field(default_factory=Totals)
+    open_base: Totals = field(default_factory=Totals)
+    keyed: dict[int, Totals] = field(default_factory=dict)
+    unkeyed: Totals = field(default_factory=Totals)  # contributions whose key is unknown
+    # per chunk
+    _s: Ints | None = None
+    _u: Ints | None = None
+    _x: Ints | None = None
+    _c: tuple[Ints, Ints, Ints] | None = None
+    _contrib: tuple[Ints, Ints, Ints, Ints, Ints] | None = None  # pos, key, c, u, x
+    _unkeyed_run: tuple[Ints, Ints] | None = None
+    _base_at: Callable[[Ints], tuple[Ints, Ints, Ints]] | None = None
+
+    # ------------------------------------------------------------------ contributions
+
+    def contributions(self, chunk: Chunk, env: Env) -> None:
+        n = chunk.n
+        c = np.zeros(n, dtype=np.int64)
+        cu = np.zeros(n, dtype=np.int64)
+        cx = np.zeros(n, dtype=np.int64)
+        keyed_parts: list[tuple[Ints, Ints, Bool, Bool]] = []
+        for part in self.parts:
+            idx = chunk.rows_of(part.layout.name)
+            idx = idx[chunk.is_new[idx]]
+            if idx.size == 0:
+                continue
+            scope = Scope(chunk, part.layout, idx, env)
+            m = idx.size
+            if part.where is not None:
+                w = part.where(scope)
+                wt, wf = truth(w)
+                wt = np.broadcast_to(wt, (m,))
+                w_unknown = ~(wt | np.broadcast_to(wf, (m,)))
+                w_unx = w_unknown & _mask(w.unexplained, m)
+            else:
+                wt = np.ones(m, dtype=np.bool_)
+                w_unknown = w_unx = np.zeros(m, dtype=np.bool_)
+            if part.value is not None:
+                v = part.value(scope)
+                data = np.broadcast_to(np.asarray(v.data, dtype=np.int64), (m,))
+                v_unknown, v_unx = _mask(v.unknown, m), _mask(v.unexplained, m)
+            else:
+                data = np.ones(m, dtype=np.int64)
+                v_unknown = v_unx = np.zeros(m, dtype=np.bool_)
+            contributes = wt & ~v_unknown
+            c[idx] = np.where(contributes, data, 0)
+            cu[idx] = w_unknown | (wt & v_unknown)
+            cx[idx] = w_unx | (wt & v_unx)
+            if part.key is not None:
+                k = part.key(scope)
+                kdata = np.broadcast_to(np.asarray(k.data, dtype=np.int64), (m,))
+                keyed_parts.append((idx, kdata, _mask(k.unknown, m), _mask(k.unexplained, m)))
+        self._c = (c, cu, cx)
+        if self.node.this_key is not None:
+            self._keyed_contributions(chunk, c, cu, cx, keyed_parts)
+            return
+        self._s = self.total.value + np.cumsum(c)
+        self._u = self.total.unknown + np.cumsum(cu)
+        self._x = self.total.unexplained + np.cumsum(cx)
+        if self.group is not None:
+            self._prepare_group(chunk)
+        if n:
+            self.total = Totals(int(self._s[-1]), int(self._u[-1]), int(self._x[-1]))
+
+    def _keyed_contributions(
+        self,
+        chunk: Chunk,
+        c: Ints,
+        cu: Ints,
+        cx: Ints,
+        parts: list[tuple[Ints, Ints, Bool, Bool]],
+    ) -> None:
+        n = chunk.n
+        key_unknown = np.zeros(n, dtype=np.int64)
+        key_unx = np.zeros(n, dtype=np.int64)
+        pos: list[Ints] = []
+        keys: list[Ints] = []
+        for idx, kdata, kunk, kunx in parts:
+            involved = (c[idx] != 0) | (cu[idx] != 0)
+            bad = kunk & involved
+            key_unknown[idx] = bad
+            key_unx[idx] = bad & kunx
+            good = ~kunk
+            pos.append(idx[good])
+            keys.append(kdata[good])
+        p = np.concatenate(pos) if pos else np.zeros(0, np.int64)
+        k = np.concatenate(keys) if keys else np.zeros(0, np.int64)
+        self._contrib = (p, k, c[p], cu[p], cx[p])
+        self._unkeyed_run = (
+            self.unkeyed.unknown + np.cumsum(key_unknown),
+            self.unkeyed.unexplained + np.cumsum(key_unx),
+        )
+
+    def _prepare_group(self, chunk: Chunk) -> None:
+        assert self.group is not None and self._c is not None and self._s is not None
+        start = chunk.group_start(self.group)
+        c, cu, cx = self._c
+        s, u, x = self._s, self._u, self._x
+        assert u is not None and x is not None
+        base = self.open_base
+
+        def base_at(starts: Ints) -> tuple[Ints, Ints, Ints]:
+            safe = np.maximum(starts, 0)
+            new = chunk.is_new[safe]
+            return (
+                np.where(new, s[safe] - c[safe], base.value),
+                np.where(new, u[safe] - cu[safe], base.unknown),
+                np.where(new, x[safe] - cx[safe], base.unexplained),
+            )
+
+        self._base_at = base_at
+        # the group still open at the end of this chunk keeps its base for the next chunk
+        new_rows = np.flatnonzero(chunk.is_new)
+        if new_rows.size:
+            last = int(new_rows[-1])
+            opener = int(start[last])
+            if opener >= 0:
+                bv, bu, bx = base_at(np.array([opener]))
+                self.open_base = Totals(int(bv[0]), int(bu[0]), int(bx[0]))
+
+    # ------------------------------------------------------------------ values
+
+    def value_at(self, scope: Scope) -> Val:
+        if self.mode == "final":
+            return self._final(scope)
+        if self.node.this_key is not None:
+            return self._keyed(scope)
+        assert self._s is not None and self._u is not None and self._x is not None
+        idx = scope.idx
+        if self.group is None:
+            return _val(self._s[idx], self._u[idx], self._x[idx])
+        assert self._base_at is not None
+        start = scope.chunk.group_start(self.group)
+        starts = start[idx]
+        outside = starts < 0
+        if self.mode == "opener":
+            ends = _group_ends(start, scope.chunk.n)
+            at = ends[np.maximum(starts, 0)]
+        else:
+            at = idx
+        bv, bu, bx = self._base_at(starts)
+        value = self._s[at] - bv
+        unknown = (self._u[at] - bu) > 0
+        unexplained = (self._x[at] - bx) > 0
+        if outside.any():
+            unknown = unknown | outside  # no group occurrence: explained by the structure rules
+        return Val(value, unknown if unknown.any() else None, unexplained & ~outside)
+
+    def _final(self, scope: Scope) -> Val:
+        if self.node.this_key is None:
+            t = self.total
+            n = scope.n
+            return _val(
+                np.full(n, t.value), np.full(n, t.unknown), np.full(n, t.unexplained)
+            )
+        assert self.this_key is not None
+        k = self.this_key(scope)
+        keys = np.broadcast_to(np.asarray(k.data, dtype=np.int64), (scope.n,))
+        rows = [self.keyed.get(int(key), Totals()) for key in keys]
+        value = np.array([r.value for r in rows], dtype=np.int64)
+        unk = np.array([r.unknown + self.unkeyed.unknown for r in rows], dtype=np.int64)
+        unx = np.array([r.unexplained + self.unkeyed.unexplained for r in rows], dtype=np.int64)
+        return _with_key(_val(value, unk, unx), k)
+
+    def _keyed(self, scope: Scope) -> Val:
+        assert self.this_key is not None and self._contrib is not None
+        assert self._unkeyed_run is not None
+        k = self.this_key(scope)
+        qkeys = np.broadcast_to(np.asarray(k.data, dtype=np.int64), (scope.n,))
+        qpos = scope.idx
+        p, kk, c, cu, cx = self._contrib
+        order_keys = np.concatenate([kk, qkeys])
+        order_pos = np.concatenate([p, qpos])
+        is_query = np.concatenate([np.zeros(p.size, np.int64), np.ones(qpos.size, np.int64)])
+        order = np.lexsort((is_query, order_pos, order_keys))
+        values = [np.concatenate([arr, np.zeros(qpos.size, np.int64)]) for arr in (c, cu, cx)]
+        sorted_keys = order_keys[order]
+        boundary = np.concatenate(([True], sorted_keys[1:] != sorted_keys[:-1]))
+        group_id = np.cumsum(boundary) - 1
+        results = []
+        for arr in values:
+            run = np.cumsum(arr[order])
+            first = np.flatnonzero(boundary)
+            before = np.concatenate(([0], run[:-1]))[first]
+            results.append(run - before[group_id])
+        query_slots = np.empty(qpos.size, dtype=np.int64)
+        query_slots[order[order >= p.size] - p.size] = np.flatnonzero(order >= p.size)
+        carried = [self.keyed.get(int(key), Totals()) for key in qkeys]
+        base_v = np.array([t.value for t in carried], dtype=np.int64)
+        base_u = np.array([t.unknown for t in carried], dtype=np.int64)
+        base_x = np.array([t.unexplained for t in carried], dtype=np.int64)
+        uk_u, uk_x = self._unkeyed_run
+        value = base_v + results[0][query_slots]
+        unk = base_u + results[1][query_slots] + uk_u[qpos]
+        unx = base_x + results[2][query_slots] + uk_x[qpos]
+        return _with_key(_val(value, unk, unx), k)
+
+    def end_chunk(self) -> None:
+        """Fold this chunk's keyed contributions into the carried totals."""
+        if self._contrib is not None and self._unkeyed_run is not None:
+            p, kk, c, cu, cx = self._contrib
+            for key in np.unique(kk):
+                sel = kk == key
+                t = self.keyed.setdefault(int(key), Totals())
+                t.value += int(c[sel].sum())
+                t.unknown += int(cu[sel].sum())
+                t.unexplained += int(cx[sel].sum())
+            uk_u, uk_x = self._unkeyed_run
+            if uk_u.size:
+                self.unkeyed = Totals(0, int(uk_u[-1]), int(uk_x[-1]))
+        self._contrib = None
+        self._unkeyed_run = None
+
+
+def _mask(m: Bool | None, n: int) -> Bool:
+    if m is None:
+        return np.zeros(n, dtype=np.bool_)
+    return np.broadcast_to(m, (n,))
+
+
+def _val(value: Ints, unknown: Ints, unexplained: Ints) -> Val:
+    unk = unknown > 0
+    if not unk.any():
+        return Val(value)
+    return Val(value, unk, unk & (unexplained > 0))
+
+
+def _with_key(v: Val, key: Val) -> Val:
+    """An aggregate keyed by an unknown key is unknown too."""
+    if key.unknown is None:
+        return v
+    unknown = key.unknown if v.unknown is None else v.unknown | key.unknown
+    kx = key.unexplained if key.unexplained is not None else np.zeros_like(key.unknown)
+    unexplained = kx if v.unexplained is None else v.unexplained | kx
+    return Val(v.data, unknown, unexplained & unknown)
+
+
+def _group_ends(start: Ints, n: int) -> Ints:
+    """For each opener index, the last row of its group occurrence (itself if alone)."""
+    ends = np.arange(n, dtype=np.int64)
+    members = np.flatnonzero(start >= 0)
+    if members.size:
+        np.maximum.at(ends, start[members], members)
+    return ends
+
+
+def closed_openers(chunk: Chunk, group: ir.Group, candidates: Ints) -> Ints:
+    """The opener rows among ``candidates`` whose group occurrence ends in this chunk."""
+    if candidates.size == 0:
+        return candidates
+    start = chunk.group_start(group)
+    ends = _group_ends(start, chunk.n)[candidates]
+    closed = (ends < chunk.n - 1) | chunk.eof
+    return candidates[closed]

@@ -1,0 +1,149 @@
+"""A chunk: the records one evaluation pass sees, as a 2-D byte array.
+
+Input: context records carried from earlier chunks (the previous record, the last record of
+each type that rules refer to), the new records of this chunk, and one lookahead record.
+Output: per-record columns the evaluator needs: record types, layouts, "last record of type X
+at or before this one" (anchors), group membership (which invoice a record belongs to), and
+the flags telling which zones already have a finding (to explain unknown values).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from compiler import ir
+from validator.values import Bool, Bytes2D, Ints
+
+NONE = -1  # record type of "no record" (before the first or after the last)
+BAD_TYPE = -2  # record type that is not two digits
+
+
+def record_types(rows: Bytes2D, key_length: int) -> Ints:
+    """The numeric record type of each row, BAD_TYPE where it is not digits."""
+    key = rows[:, :key_length]
+    ok = np.all((key >= 48) & (key <= 57), axis=1)
+    powers = 10 ** np.arange(key_length - 1, -1, -1, dtype=np.int64)
+    value = (key.astype(np.int64) - 48) @ powers
+    return np.where(ok, value, BAD_TYPE)
+
+
+class Chunk:
+    """Rows plus the per-row facts rules are evaluated against."""
+
+    def __init__(
+        self,
+        *,
+        rows: Bytes2D,
+        ordinals: Ints,
+        is_new: Bool,
+        invoices: Ints,
+        layouts: tuple[ir.Layout, ...],
+        key_length: int,
+        eof: bool,
+        final: bool = False,
+    ) -> None:
+        self.rows = rows
+        self.n = rows.shape[0]
+        self.ordinals = ordinals
+        self.is_new = is_new
+        self.invoices = invoices
+        self.eof = eof
+        self.final = final
+        self.layouts = layouts
+        self.layout_index = {lay.name: i for i, lay in enumerate(layouts)}
+        self.types = record_types(rows, key_length) if self.n else np.zeros(0, np.int64)
+        by_key = {int(lay.key): i for i, lay in enumerate(layouts) if lay.key and lay.key.isdigit()}
+        lookup = np.full(100, -1, dtype=np.int64)
+        for key, index in by_key.items():
+            if 0 <= key < 100:
+                lookup[key] = index
+        valid = (self.types >= 0) & (self.types < 100)
+        self.layout_of = np.where(valid, lookup[np.clip(self.types, 0, 99)], -1)
+        self.flags: dict[str, Bool] = {}
+        self.segments: dict[str, np.ndarray] = {}  # segment name -> its characters
+        self._indices: dict[str, Ints] = {}
+        self._anchors: dict[tuple[str, bool], Ints] = {}
+        self._groups: dict[str, Ints] = {}
+        self.arange = np.arange(self.n, dtype=np.int64)
+
+    # ------------------------------------------------------------------ rows by type
+
+    def rows_of(self, layout: str) -> Ints:
+        found = self._indices.get(layout)
+        if found is None:
+            index = self.layout_index.get(layout, -99)
+            found = np.flatnonzero(self.layout_of == index).astype(np.int64)
+            self._indices[layout] = found
+        return found
+
+    def anchor(self, layout: str, strict: bool) -> Ints:
+        """Index of the last record of ``layout`` at (or strictly) before each row; -1 if none."""
+        key = (layout, strict)
+        found = self._anchors.get(key)
+        if found is None:
+            index = self.layout_index.get(layout, -99)
+            marks = np.where(self.layout_of == index, self.arange, -1)
+            last = np.maximum.accumulate(marks) if self.n else marks
+            if strict:
+                last = np.concatenate(([-1], last[:-1])) if self.n else last
+            found = last.astype(np.int64)
+            self._anchors[key] = found
+        return found
+
+    def last_of(self, layout: str) -> int:
+        rows = self.rows_of(layout)
+        return int(rows[-1]) if rows.size else -1
+
+    def source_rows(self, idx: Ints, access: str, record: str | None) -> Ints:
+        """For rows ``idx``, the row a reference reads from (-1 when there is none)."""
+        if access == "previous":
+            return idx - 1
+        if access == "next":
+            nxt = idx + 1
+            return np.where(nxt < self.n, nxt, -1)
+        assert record is not None
+        if access == "final":
+            last = self.last_of(record)
+            return np.full(idx.shape, last, dtype=np.int64)
+        return self.anchor(record, access == "prior")[idx]
+
+    # ------------------------------------------------------------------ groups
+
+    def group_start(self, group: ir.Group) -> Ints:
+        """For each row, the index of the opener of the group occurrence it belongs to, or -1."""
+        found = self._groups.get(group.name)
+        if found is not None:
+            return found
+        members = np.array(
+            [self.layout_index[m] for m in group.members if m in self.layout_index], dtype=np.int64
+        )
+        is_member = np.isin(self.layout_of, members)
+        if group.opener is None or self.n == 0:
+            found = np.full(self.n, -1, dtype=np.int64)
+        else:
+            opener = self.anchor(group.opener, strict=False)
+            outside = np.where(~is_member, self.arange, -1)
+            boundary = np.maximum.accumulate(outside)
+            boundary = np.concatenate(([-1], boundary[:-1]))
+            if group.closer is not None:
+                boundary = np.maximum(boundary, self.anchor(group.closer, strict=True))
+            inside = is_member & (opener >= 0) & (opener > boundary)
+            found = np.where(inside, opener, -1)
+        self._groups[group.name] = found
+        return found
+
+    # ------------------------------------------------------------------ flags
+
+    def flag(self, zone: str, rows: Ints) -> None:
+        """Remember that these rows have a finding on the zone named ``zone``."""
+        mask = self.flags.get(zone)
+        if mask is None:
+            mask = np.zeros(self.n, dtype=np.bool_)
+            self.flags[zone] = mask
+        mask[rows] = True
+
+    def flagged(self, zone: str, src: Ints) -> Bool | None:
+        mask = self.flags.get(zone)
+        if mask is None:
+            return None
+        return mask[np.maximum(src, 0)]

@@ -1,0 +1,154 @@
+"""The validator plan: the compiled rulebook turned into closures, grouped the way they run.
+
+Input: ``compiler.Compiled``.
+Output: ``Plan``: per record type the stream rules of phase 1 and 2, the opener rules of each
+group, the end-of-file rules, the aggregates with their compiled parts, the governing-date
+closures, and which records must be carried between chunks or kept until the end.
+Built once per compiled rulebook and shared by every validation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from compiler import Compiled, ir
+from compiler.passes import walk
+from validator.aggregates import Part
+from validator.evaluate import ExprCompiler, Fn, Scope
+from validator.values import Bool, Val, broadcast, kleene_and, kleene_not, truth
+
+RuleFn = Callable[[Scope], tuple[Bool, Bool]]
+
+
+@dataclass(slots=True)
+class RulePlan:
+    """A rule with its evaluation closure."""
+
+    rule: ir.Rule
+    layout: ir.Layout
+    fn: RuleFn
+
+
+@dataclass(slots=True)
+class AggSpec:
+    """An aggregate of a rule, with the closures of its parts."""
+
+    node: ir.Aggregate
+    mode: str
+    parts: list[Part]
+    this_key: Fn | None
+    group: ir.Group | None
+
+
+@dataclass(slots=True)
+class Plan:
+    """Everything the runner needs, compiled once."""
+
+    compiled: Compiled
+    records: tuple[ir.Layout, ...]
+    phase1: dict[str, list[RulePlan]] = field(default_factory=dict)
+    phase2: dict[str, list[RulePlan]] = field(default_factory=dict)
+    openers: list[tuple[RulePlan, ir.Group]] = field(default_factory=list)
+    final: list[RulePlan] = field(default_factory=list)
+    aggregates: list[AggSpec] = field(default_factory=list)
+    date_fns: dict[tuple[str, str], Fn] = field(default_factory=dict)
+    carry: set[str] = field(default_factory=set)
+    retain: set[str] = field(default_factory=set)
+    invoice_group: ir.Group | None = None
+
+
+def rule_closure(rule: ir.Rule, when: Fn | None, require: Fn) -> RuleFn:
+    """violated = in force ∧ when ∧ ¬require (Kleene); also the unexplained unknown rows."""
+    start, end, gov = rule.start, rule.end, rule.governed_by
+
+    def fn(scope: Scope) -> tuple[Bool, Bool]:
+        n = scope.n
+        dates = scope.gov(gov)
+        active = (dates >= start) & (dates <= end)
+        if not active.any():
+            zeros = np.zeros(n, dtype=np.bool_)
+            return zeros, zeros
+        v = kleene_and(Val(active), kleene_not(require(scope)))
+        if when is not None:
+            v = kleene_and(v, when(scope))
+        v = broadcast(v, n)
+        violated, _ = truth(v)
+        if v.unknown is None or v.unexplained is None:
+            return violated, np.zeros(n, dtype=np.bool_)
+        return violated, np.broadcast_to(v.unknown & v.unexplained, (n,))
+
+    return fn
+
+
+def build_plan(compiled: Compiled) -> Plan:
+    msg = compiled.message
+    records = tuple(compiled.layouts[name] for name in msg.records)
+    plan = Plan(compiled=compiled, records=records, invoice_group=msg.groups.get("invoice"))
+    default = compiled.default_date
+    for (name, layout), expr in compiled.date_exprs.items():
+        plan.date_fns[(name, layout)] = ExprCompiler(compiled, default)(expr)
+    for rule in compiled.rules:
+        comp = ExprCompiler(compiled, rule.governed_by)
+        when = comp(rule.when) if rule.when is not None else None
+        rp = RulePlan(rule=rule, layout=compiled.layouts[rule.record], fn=rule_closure(
+            rule, when, comp(rule.require)
+        ))
+        exprs = [e for e in (rule.when, rule.require) if e is not None]
+        for e in exprs:
+            for node in walk(e):
+                if isinstance(node, ir.Aggregate):
+                    plan.aggregates.append(_agg_spec(compiled, comp, node, rule.mode))
+                if isinstance(node, ir.ZoneRef) and node.access in ("anchor", "prior", "final"):
+                    assert node.record is not None
+                    plan.carry.add(node.record)
+        for (name, lay), expr in compiled.date_exprs.items():
+            if name == rule.governed_by and lay == rule.record:
+                for node in walk(expr):
+                    if isinstance(node, ir.ZoneRef) and node.record is not None:
+                        plan.carry.add(node.record)
+        if rule.mode == "final":
+            plan.final.append(rp)
+            if rule.record in msg.order:
+                plan.retain.add(rule.record)
+        elif rule.mode == "opener":
+            group = next(g for g in msg.groups.values() if g.opener == rule.record)
+            plan.openers.append((rp, group))
+        else:
+            target = plan.phase1 if rule.phase == 1 else plan.phase2
+            target.setdefault(rule.record, []).append(rp)
+    for group in msg.groups.values():
+        for name in (group.opener, group.closer):
+            if name is not None:
+                plan.carry.add(name)
+    plan.final.sort(key=lambda rp: rp.rule.phase)
+    return plan
+
+
+def _agg_spec(compiled: Compiled, comp: ExprCompiler, node: ir.Aggregate, mode: str) -> AggSpec:
+    parts = [
+        Part(
+            layout=compiled.layouts[p.record],
+            where=comp(p.where) if p.where is not None else None,
+            value=comp(p.value) if p.value is not None else None,
+            key=comp(p.key) if p.key is not None else None,
+        )
+        for p in node.parts
+    ]
+    group = compiled.message.groups.get(node.scope) if node.scope != "sending" else None
+    this_key = comp(node.this_key) if node.this_key is not None else None
+    return AggSpec(node=node, mode=mode, parts=parts, this_key=this_key, group=group)
+
+
+_PLANS: dict[str, Plan] = {}
+
+
+def plan_for(compiled: Compiled) -> Plan:
+    """The plan of a compiled rulebook, built once per rulebook hash."""
+    found = _PLANS.get(compiled.hash)
+    if found is None or found.compiled is not compiled:
+        found = build_plan(compiled)
+        _PLANS[compiled.hash] = found
+    return found

@@ -1,0 +1,262 @@
+"""Reading a file as a stream: segments first, then blocks of fixed-length records.
+
+Input: a binary stream (a file, stdin, an upload) and the message's geometry (segment
+lengths, record length).
+Output: the segments, then blocks of records as ``(n, 350)`` uint8 arrays with their first
+ordinal, plus reader findings (empty file, truncated header or record, line separators,
+missing segments). Memory is bounded by one block, whatever the file size.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+import numpy as np
+
+from compiler import Compiled
+from validator.report import Finding
+from validator.values import Bytes2D
+
+PEEK = 8192
+
+
+@dataclass(slots=True)
+class ReaderFinding:
+    """A problem found while reading, before any rule: condition name and location."""
+
+    condition: str
+    segment: str | None = None
+    record: int | None = None
+    start: int | None = None
+    end: int | None = None
+    detail: str | None = None
+
+
+@dataclass(slots=True)
+class Reader:
+    """Splits a stream into segments and record blocks."""
+
+    stream: BinaryIO
+    compiled: Compiled
+    block_records: int = 32768
+    segments: dict[str, bytes] = field(default_factory=dict)
+    findings: list[ReaderFinding] = field(default_factory=list)
+    records: int = 0
+    size: int = 0
+    line_mode: bool = False
+    _digest: hashlib._Hash = field(default_factory=hashlib.sha256)
+    _pending: bytes = b""
+
+    @property
+    def sha256(self) -> str:
+        return self._digest.hexdigest()
+
+    @property
+    def record_length(self) -> int:
+        return self.compiled.message.record_length
+
+    def _read(self, n: int) -> bytes:
+        data = self.stream.read(n)
+        if data:
+            self._digest.update(data)
+            self.size += len(data)
+        return data
+
+    def _read_exact(self, n: int) -> bytes:
+        parts: list[bytes] = []
+        remaining = n
+        if self._pending:
+            take = self._pending[:remaining]
+            self._pending = self._pending[remaining:]
+            parts.append(take)
+            remaining -= len(take)
+        while remaining > 0:
+            data = self._read(remaining)
+            if not data:
+                break
+            parts.append(data)
+            remaining -= len(data)
+        return b"".join(parts)
+
+    # ------------------------------------------------------------------ header
+
+    def read_header(self) -> None:
+        msg = self.compiled.message
+        seg_layouts = [self.compiled.layouts[s] for s in msg.segments]
+        header_length = sum(lay.length for lay in seg_layouts)
+        head = self._read_exact(PEEK)
+        if not head:
+            self.findings.append(ReaderFinding("empty_file"))
+            return
+        if b"\n" in head or b"\r" in head:
+            self.line_mode = True
+            self._pending = head
+            first = head.split(b"\n", 1)[0]
+            self.findings.append(
+                ReaderFinding(
+                    "line_separators",
+                    record=None,
+                    start=len(first.rstrip(b"\r")) + 1,
+                    detail="the 920000 format is one string without line breaks",
+                )
+            )
+            self._read_line_header(seg_layouts)
+            return
+        self._pending = head
+        first_key = self.compiled.layouts[msg.records[0]].key or ""
+        if head.startswith(first_key.encode() + b"000001"):
+            self.findings.append(ReaderFinding("missing_segments", record=1))
+            return
+        header = self._read_exact(header_length)
+        if len(header) < header_length:
+            self.findings.append(
+                ReaderFinding(
+                    "truncated_header",
+                    detail=f"{len(header)} characters, segments need {header_length}",
+                )
+            )
+            return
+        offset = 0
+        for lay in seg_layouts:
+            self.segments[lay.name] = header[offset : offset + lay.length]
+            offset += lay.length
+
+    def _read_line_header(self, seg_layouts: list) -> None:  # type: ignore[type-arg]
+        lengths = [lay.length for lay in seg_layouts]
+        line = self._next_line()
+        if line is None:
+            return
+        if len(line) == sum(lengths):
+            offset = 0
+            for lay in seg_layouts:
+                self.segments[lay.name] = line[offset : offset + lay.length]
+                offset += lay.length
+            return
+        lines = [line]
+        for _ in lengths[1:]:
+            nxt = self._next_line()
+            if nxt is None:
+                break
+            lines.append(nxt)
+        for lay, text in zip(seg_layouts, lines, strict=False):
+            if len(text) != lay.length:
+                self.findings.append(
+                    ReaderFinding(
+                        "truncated_header",
+                        segment=lay.digits,
+                        detail=f"segment {lay.digits} has {len(text)} characters, not {lay.length}",
+                    )
+                )
+                self.segments.clear()
+                return
+            self.segments[lay.name] = text
+
+    def _next_line(self) -> bytes | None:
+        while b"\n" not in self._pending:
+            data = self._read(1 << 16)
+            if not data:
+                if not self._pending:
+                    return None
+                line, self._pending = self._pending, b""
+                return line.rstrip(b"\r")
+            self._pending += data
+        line, self._pending = self._pending.split(b"\n", 1)
+        return line.rstrip(b"\r")
+
+    # ------------------------------------------------------------------ records
+
+    def blocks(self) -> Iterator[tuple[Bytes2D, int]]:
+        """Blocks of whole records and the 1-based ordinal of each block's first record."""
+        if any(f.condition in ("empty_file", "truncated_header") for f in self.findings):
+            return
+        if self.line_mode:
+            yield from self._line_blocks()
+            return
+        size = self.record_length
+        while True:
+            data = self._read_exact(size * self.block_records)
+            if not data:
+                return
+            whole = len(data) // size
+            if whole:
+                rows = np.frombuffer(data[: whole * size], dtype=np.uint8).reshape(whole, size)
+                first = self.records + 1
+                self.records += whole
+                yield rows, first
+            rest = len(data) - whole * size
+            if rest:
+                self.findings.append(
+                    ReaderFinding(
+                        "truncated_record",
+                        record=self.records + 1,
+                        start=1,
+                        end=rest,
+                        detail=f"{rest} characters instead of {size}",
+                    )
+                )
+                return
+
+    def _line_blocks(self) -> Iterator[tuple[Bytes2D, int]]:
+        size = self.record_length
+        batch: list[bytes] = []
+        first = self.records + 1
+        ordinal = self.records
+        while True:
+            line = self._next_line()
+            if line is None:
+                break
+            if not line:
+                continue
+            ordinal += 1
+            if len(line) != size:
+                if batch:
+                    yield self._batch(batch, first)
+                    batch = []
+                self.findings.append(
+                    ReaderFinding(
+                        "bad_record_length",
+                        record=ordinal,
+                        start=1,
+                        end=len(line),
+                        detail=f"{len(line)} characters instead of {size}",
+                    )
+                )
+                self.records = ordinal
+                first = ordinal + 1
+                continue
+            batch.append(line)
+            self.records = ordinal
+            if len(batch) >= self.block_records:
+                yield self._batch(batch, first)
+                batch = []
+                first = ordinal + 1
+        if batch:
+            yield self._batch(batch, first)
+
+    def _batch(self, lines: list[bytes], first: int) -> tuple[Bytes2D, int]:
+        data = b"".join(lines)
+        return np.frombuffer(data, dtype=np.uint8).reshape(len(lines), self.record_length), first
+
+
+def reader_finding(compiled: Compiled, f: ReaderFinding, record_type: str | None = None) -> Finding:
+    """A reader finding with the code, letter and labels the rulebook gives its condition."""
+    info = compiled.reader_code(f.condition)
+    return Finding(
+        code=info.code,
+        letter=info.letter,
+        segment=f.segment,
+        record=f.record,
+        record_type=record_type,
+        zone=None,
+        start=f.start,
+        end=f.end,
+        invoice=None,
+        fr=info.fr,
+        nl=info.nl,
+        source=None,
+        line=None,
+        detail=f.detail,
+    )

@@ -1,0 +1,165 @@
+"""The validation report: findings, verdict, summary; JSON (design.md §4) and text forms.
+
+Input: findings produced by the validator run, counts of records and invoices.
+Output: ``Report`` (frozen), ``to_json`` with every field of the contract always present, and
+``to_text`` for people: grouped by invoice, each finding with its zone's name and the value
+found.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+LETTERS = ("B", "F", "R", "S", "E")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Finding:
+    """One broken rule (or reader problem) at one place of the file."""
+
+    code: str
+    letter: str
+    segment: str | None
+    record: int | None
+    record_type: str | None
+    zone: str | None
+    start: int | None
+    end: int | None
+    invoice: int | None
+    fr: str
+    nl: str
+    source: str | None
+    line: int | None
+    zone_label_fr: str | None = field(default=None, compare=False)
+    zone_label_nl: str | None = field(default=None, compare=False)
+    value: str | None = field(default=None, compare=False)
+    detail: str | None = field(default=None, compare=False)
+
+    def sort_key(self) -> tuple[int, int, int, int, str]:
+        if self.segment is not None:
+            return (0, int(self.segment), 0, self.start or 0, self.code)
+        if self.record is None:
+            return (2, 0, 0, self.start or 0, self.code)
+        return (1, 0, self.record, self.start or 0, self.code)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "code": self.code,
+            "letter": self.letter,
+            "segment": self.segment,
+            "record": self.record,
+            "record_type": self.record_type,
+            "zone": self.zone,
+            "start": self.start,
+            "end": self.end,
+            "invoice": self.invoice,
+            "message": {"fr": self.fr, "nl": self.nl},
+            "rule": {"source": self.source, "line": self.line},
+            "value": self.value,
+            "detail": self.detail,
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Report:
+    """The outcome of validating one file."""
+
+    rulebook_version: str
+    rulebook_hash: str
+    file_name: str
+    file_sha256: str
+    message: str | None
+    records: int
+    invoices: int
+    verdict: str
+    findings: tuple[Finding, ...]
+    error_rate: float
+    reference_date: str
+    governing_date: str | None
+
+    def by_letter(self) -> dict[str, int]:
+        counts = dict.fromkeys(LETTERS, 0)
+        for f in self.findings:
+            counts[f.letter] = counts.get(f.letter, 0) + 1
+        return counts
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "rulebook": {"version": self.rulebook_version, "hash": self.rulebook_hash},
+            "file": {
+                "name": self.file_name,
+                "sha256": self.file_sha256,
+                "message": self.message,
+                "records": self.records,
+            },
+            "verdict": self.verdict,
+            "findings": [f.to_json() for f in self.findings],
+            "summary": {
+                "by_letter": self.by_letter(),
+                "error_rate": self.error_rate,
+                "invoices": self.invoices,
+                "reference_date": self.reference_date,
+                "governing_date": self.governing_date,
+            },
+        }
+
+
+def simple_verdict(findings: Iterable[Finding]) -> str:
+    """Any B rejects the sending; any other finding is an acceptance with errors."""
+    letters = {f.letter for f in findings}
+    if "B" in letters:
+        return "rejected_blocking"
+    if letters:
+        return "accepted_with_errors"
+    return "accepted"
+
+
+def _where(f: Finding, lang: str) -> str:
+    if f.segment is not None:
+        place = f"segment {f.segment}"
+    elif f.record is not None:
+        place = f"record {f.record} (ET{f.record_type})"
+    elif f.record_type is not None:
+        place = f"ET{f.record_type} (sending)"
+    else:
+        place = "file"
+    if f.zone is not None:
+        label = f.zone_label_fr if lang == "fr" else f.zone_label_nl
+        place += f" zone {f.zone}"
+        if label:
+            place += f" {label}"
+        if f.start is not None and f.end is not None:
+            place += f" [{f.start}-{f.end}]"
+    return place
+
+
+def to_text(report: Report, lang: str = "fr") -> str:
+    """A report a person can read: verdict first, then findings grouped by invoice."""
+    lines = [
+        f"{report.file_name}: {report.verdict}",
+        f"  message {report.message or '?'}, {report.records} records, {report.invoices} invoices; "
+        f"rulebook {report.rulebook_version} ({report.rulebook_hash[:19]}…)",
+    ]
+    counts = report.by_letter()
+    lines.append(
+        "  findings: "
+        + (", ".join(f"{counts[k]} {k}" for k in LETTERS if counts[k]) or "none")
+        + f"; error rate {report.error_rate:.2%}"
+    )
+    groups: dict[int | None, list[Finding]] = {}
+    for f in report.findings:
+        groups.setdefault(f.invoice, []).append(f)
+    for invoice in sorted(groups, key=lambda k: (k is not None, k or 0)):
+        header = f"invoice {invoice}" if invoice is not None else "sending"
+        lines.append("")
+        lines.append(header)
+        for f in groups[invoice]:
+            message = f.fr if lang == "fr" else f.nl
+            lines.append(f"  {f.letter} {f.code}  {_where(f, lang)}")
+            lines.append(f"      {message}")
+            if f.value is not None:
+                lines.append(f"      value: {f.value!r}")
+            if f.detail:
+                lines.append(f"      {f.detail}")
+    return "\n".join(lines) + "\n"

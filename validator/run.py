@@ -1,0 +1,483 @@
+"""Running a validation: stream the file through the plan, then the end-of-file checks.
+
+Input: a compiled rulebook, a binary stream, the reference date ("today") and optionally a
+date that overrides the governing date of every rule (``as_of``).
+Output: a ``Report``. Each block of records is evaluated together with a few context records
+(the previous record, the last record of each type rules refer to) and one lookahead record,
+so results do not depend on where blocks are cut. Memory stays bounded by a block.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+import numpy as np
+
+from compiler import Compiled, ir
+from validator.aggregates import AggRuntime, closed_openers
+from validator.chunk import Chunk
+from validator.evaluate import Env, Scope
+from validator.plan import Plan, RulePlan, plan_for
+from validator.reader import Reader, ReaderFinding, reader_finding
+from validator.report import Finding, Report, simple_verdict
+from validator.values import Bool, Ints
+
+MAX_RETAINED = 100_000
+PRINTABLE_LOW, PRINTABLE_HIGH = 32, 126
+
+
+def date_int(d: dt.date) -> int:
+    return d.year * 10000 + d.month * 100 + d.day
+
+
+@dataclass(slots=True)
+class Carried:
+    """A record kept for later chunks: its bytes, ordinal and invoice number."""
+
+    ordinal: int
+    row: np.ndarray
+    invoice: int
+
+
+@dataclass(slots=True)
+class Run:
+    """One validation in progress."""
+
+    plan: Plan
+    today: int
+    as_of: int | None
+    env: Env = field(init=False)
+    aggs: list[AggRuntime] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    carried: dict[str, Carried] = field(default_factory=dict)
+    previous: Carried | None = None
+    last_rows: dict[str, Carried] = field(default_factory=dict)
+    retained: dict[str, list[Carried]] = field(default_factory=dict)
+    overflow: set[str] = field(default_factory=set)
+    invoice_count: int = 0
+    open_opener: dict[str, int] = field(default_factory=dict)
+    invoices_with: dict[int, set[str]] = field(default_factory=dict)
+    segments: dict[str, bytes] = field(default_factory=dict)
+    seg_flags: dict[str, dict[str, bool]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.env = Env(
+            compiled=self.plan.compiled,
+            today=self.today,
+            as_of=self.as_of,
+            date_fns=self.plan.date_fns,
+        )
+        for spec in self.plan.aggregates:
+            runtime = AggRuntime(
+                node=spec.node,
+                mode=spec.mode,
+                parts=spec.parts,
+                this_key=spec.this_key,
+                group=spec.group,
+            )
+            self.aggs.append(runtime)
+            self.env.aggregate_values[id(spec.node)] = runtime.value_at
+
+    @property
+    def compiled(self) -> Compiled:
+        return self.plan.compiled
+
+    # ------------------------------------------------------------------ chunks
+
+    def process(self, rows: np.ndarray, first: int, lookahead: np.ndarray | None) -> None:
+        context = sorted(
+            {c.ordinal: c for c in [*self.carried.values(), *([self.previous] if self.previous else [])]}.values(),
+            key=lambda c: c.ordinal,
+        )
+        parts = [np.stack([c.row for c in context])] if context else []
+        parts.append(rows)
+        if lookahead is not None:
+            parts.append(lookahead[None, :])
+        combined = np.concatenate(parts) if len(parts) > 1 else rows
+        n_new = rows.shape[0]
+        ordinals = np.concatenate(
+            [
+                np.array([c.ordinal for c in context], dtype=np.int64),
+                np.arange(first, first + n_new, dtype=np.int64),
+                np.array([first + n_new] if lookahead is not None else [], dtype=np.int64),
+            ]
+        )
+        is_new = np.zeros(combined.shape[0], dtype=np.bool_)
+        is_new[len(context) : len(context) + n_new] = True
+        chunk = Chunk(
+            rows=combined,
+            ordinals=ordinals,
+            is_new=is_new,
+            invoices=np.zeros(combined.shape[0], dtype=np.int64),
+            layouts=self.plan.records,
+            key_length=self.compiled.message.key_length,
+            eof=lookahead is None,
+        )
+        self._number_invoices(chunk, context)
+        self._reader_checks(chunk)
+        for agg in self.aggs:
+            agg.contributions(chunk, self.env)
+        self._evaluate(chunk, self.plan.phase1, emit=chunk.is_new)
+        self._evaluate(chunk, self.plan.phase2, emit=chunk.is_new)
+        self._openers(chunk)
+        for agg in self.aggs:
+            agg.end_chunk()
+        self._keep(chunk)
+
+    def _number_invoices(self, chunk: Chunk, context: list[Carried]) -> None:
+        group = self.plan.invoice_group
+        if group is None or group.opener is None:
+            return
+        openers = chunk.rows_of(group.opener)
+        numbers = np.zeros(chunk.n, dtype=np.int64)
+        new_openers = openers[chunk.is_new[openers]]
+        numbers[new_openers] = self.invoice_count + np.arange(1, new_openers.size + 1)
+        self.invoice_count += int(new_openers.size)
+        by_ordinal = {c.ordinal: c.invoice for c in context}
+        for i in openers[~chunk.is_new[openers]]:
+            numbers[i] = by_ordinal.get(int(chunk.ordinals[i]), 0)
+        start = chunk.group_start(group)
+        chunk.invoices = np.where(start >= 0, numbers[np.maximum(start, 0)], 0)
+
+    def _reader_checks(self, chunk: Chunk) -> None:
+        new = chunk.is_new
+        unknown = np.flatnonzero(new & (chunk.layout_of < 0))
+        for i in unknown:
+            key = chunk.rows[i, : self.compiled.message.key_length].tobytes()
+            self.findings.append(
+                reader_finding(
+                    self.compiled,
+                    ReaderFinding(
+                        "unknown_record_type",
+                        record=int(chunk.ordinals[i]),
+                        start=1,
+                        end=self.compiled.message.key_length,
+                        detail=f"record type {key.decode('latin-1')!r}",
+                    ),
+                    record_type=key.decode("latin-1"),
+                )
+            )
+        bad = (chunk.rows < PRINTABLE_LOW) | (chunk.rows > PRINTABLE_HIGH)
+        rows_bad = np.flatnonzero(new & bad.any(axis=1))
+        for i in rows_bad:
+            position = int(np.argmax(bad[i])) + 1
+            byte = int(chunk.rows[i, position - 1])
+            layout = chunk.layout_of[i]
+            self.findings.append(
+                reader_finding(
+                    self.compiled,
+                    ReaderFinding(
+                        "invalid_characters",
+                        record=int(chunk.ordinals[i]),
+                        start=position,
+                        end=position,
+                        detail=f"byte 0x{byte:02x} at position {position}",
+                    ),
+                    record_type=self.plan.records[layout].digits if layout >= 0 else None,
+                )
+            )
+
+    def _evaluate(
+        self, chunk: Chunk, rules: dict[str, list[RulePlan]], emit: Bool | None
+    ) -> None:
+        for layout_name, plans in rules.items():
+            idx = chunk.rows_of(layout_name)
+            if idx.size == 0:
+                continue
+            scope = Scope(chunk, plans[0].layout, idx, self.env)
+            for rp in plans:
+                violated, unexplained = rp.fn(scope)
+                if emit is None:
+                    chunk.flag(rp.rule.zone.name, idx[violated])
+                    continue
+                mask = emit[idx]
+                self._emit(rp, scope, violated & mask, unexplained & mask)
+
+    def _openers(self, chunk: Chunk) -> None:
+        closed_by_group: dict[str, Ints] = {}
+        for rp, group in self.plan.openers:
+            if group.name not in closed_by_group:
+                assert group.opener is not None
+                candidates = chunk.rows_of(group.opener)
+                waiting = self.open_opener.get(group.name)
+                eligible = chunk.is_new[candidates] | (chunk.ordinals[candidates] == waiting)
+                candidates = candidates[eligible & (chunk.ordinals[candidates] != -1)]
+                closed_by_group[group.name] = closed_openers(chunk, group, candidates)
+                lasts = np.flatnonzero(chunk.is_new)
+                if lasts.size:
+                    s = int(chunk.group_start(group)[lasts[-1]])
+                    still_open = s >= 0 and s not in set(closed_by_group[group.name].tolist())
+                    if still_open:
+                        self.open_opener[group.name] = int(chunk.ordinals[s])
+                    else:
+                        self.open_opener.pop(group.name, None)
+            idx = closed_by_group[group.name]
+            if idx.size == 0:
+                continue
+            scope = Scope(chunk, rp.layout, idx, self.env)
+            violated, unexplained = rp.fn(scope)
+            self._emit(rp, scope, violated, unexplained)
+
+    def _keep(self, chunk: Chunk) -> None:
+        new_idx = np.flatnonzero(chunk.is_new)
+        if new_idx.size == 0:
+            return
+        last = int(new_idx[-1])
+        self.previous = Carried(int(chunk.ordinals[last]), chunk.rows[last].copy(), int(chunk.invoices[last]))
+        for lay in self.plan.records:
+            rows = chunk.rows_of(lay.name)
+            rows = rows[chunk.is_new[rows]]
+            if rows.size == 0:
+                continue
+            i = int(rows[-1])
+            kept = Carried(int(chunk.ordinals[i]), chunk.rows[i].copy(), int(chunk.invoices[i]))
+            self.last_rows[lay.name] = kept
+            if lay.name in self.plan.carry:
+                self.carried[lay.name] = kept
+            if lay.name in self.plan.retain:
+                store = self.retained.setdefault(lay.name, [])
+                room = MAX_RETAINED - len(store)
+                if rows.size > room:
+                    self.overflow.add(lay.name)
+                for j in rows[: max(room, 0)]:
+                    store.append(
+                        Carried(int(chunk.ordinals[j]), chunk.rows[j].copy(), int(chunk.invoices[j]))
+                    )
+
+    # ------------------------------------------------------------------ end of file
+
+    def finish(self, reader: Reader) -> None:
+        self.segments = dict(reader.segments)
+        emit_ordinals: set[int] = set()
+        rows: dict[int, Carried] = {c.ordinal: c for c in self.last_rows.values()}
+        for store in self.retained.values():
+            for c in store:
+                rows[c.ordinal] = c
+                emit_ordinals.add(c.ordinal)
+        ordered = sorted(rows.values(), key=lambda c: c.ordinal)
+        length = self.compiled.message.record_length
+        data = (
+            np.stack([c.row for c in ordered]) if ordered else np.zeros((0, length), np.uint8)
+        )
+        chunk = Chunk(
+            rows=data,
+            ordinals=np.array([c.ordinal for c in ordered], dtype=np.int64),
+            is_new=np.array([c.ordinal in emit_ordinals for c in ordered], dtype=np.bool_),
+            invoices=np.array([c.invoice for c in ordered], dtype=np.int64),
+            layouts=self.plan.records,
+            key_length=self.compiled.message.key_length,
+            eof=True,
+            final=True,
+        )
+        chunk.segments = {
+            name: np.frombuffer(raw, dtype=np.uint8) for name, raw in self.segments.items()
+        }
+        self._evaluate(chunk, self.plan.phase1, emit=None)
+        for rp in self.plan.final:
+            self._final_rule(chunk, rp)
+        for name in sorted(self.overflow):
+            self.findings.append(
+                reader_finding(
+                    self.compiled,
+                    ReaderFinding(
+                        "too_many_records",
+                        detail=f"more than {MAX_RETAINED} records {name}: end-of-file rules on "
+                        "the others were not evaluated",
+                    ),
+                    record_type=self.compiled.layouts[name].digits,
+                )
+            )
+
+    def _final_rule(self, chunk: Chunk, rp: RulePlan) -> None:
+        rule = rp.rule
+        layout = rp.layout
+        if layout.kind == "segment":
+            raw = self.segments.get(layout.name)
+            if raw is None:
+                return  # the reader already reported the missing or broken segments
+            scope = Scope(chunk, layout, np.zeros(1, dtype=np.int64), self.env)
+            scope.segment_row = np.frombuffer(raw, dtype=np.uint8)
+            scope.seg_flags = self.seg_flags.setdefault(layout.name, {})
+            violated, unexplained = rp.fn(scope)
+            self._emit(rp, scope, violated, unexplained, segment=layout.digits)
+            return
+        if rule.per_sending:
+            scope = Scope(chunk, layout, np.zeros(1, dtype=np.int64), self.env)
+            violated, unexplained = rp.fn(scope)
+            self._emit(rp, scope, violated, unexplained, sending=True)
+            return
+        idx = chunk.rows_of(layout.name)
+        if idx.size == 0:
+            return
+        scope = Scope(chunk, layout, idx, self.env)
+        violated, unexplained = rp.fn(scope)
+        mask = chunk.is_new[idx]
+        self._emit(rp, scope, violated & mask, unexplained & mask)
+
+    # ------------------------------------------------------------------ findings
+
+    def _emit(
+        self,
+        rp: RulePlan,
+        scope: Scope,
+        violated: Bool,
+        unexplained: Bool,
+        *,
+        segment: str | None = None,
+        sending: bool = False,
+    ) -> None:
+        if not violated.any() and not unexplained.any():
+            return
+        rule = rp.rule
+        zone = rule.zone
+        chunk = scope.chunk
+        hits = np.flatnonzero(violated)
+        if segment is None and not sending:
+            chunk.flag(zone.name, scope.idx[hits])
+        elif segment is not None and hits.size and scope.seg_flags is not None:
+            scope.seg_flags[zone.name] = True
+        for k in hits:
+            self.findings.append(self._finding(rule, rp.layout, scope, int(k), segment, sending))
+        info = self.compiled.reader_code("rule_not_evaluable")
+        for k in np.flatnonzero(unexplained & ~violated):
+            base = self._finding(rule, rp.layout, scope, int(k), segment, sending)
+            self.findings.append(
+                Finding(
+                    code=info.code,
+                    letter=info.letter,
+                    segment=base.segment,
+                    record=base.record,
+                    record_type=base.record_type,
+                    zone=base.zone,
+                    start=base.start,
+                    end=base.end,
+                    invoice=base.invoice,
+                    fr=info.fr,
+                    nl=info.nl,
+                    source=base.source,
+                    line=base.line,
+                    zone_label_fr=base.zone_label_fr,
+                    zone_label_nl=base.zone_label_nl,
+                    value=base.value,
+                    detail=f"rule {rule.code} could not be evaluated: a value it needs is not "
+                    "readable and no other finding reports it",
+                )
+            )
+
+    def _finding(
+        self,
+        rule: ir.Rule,
+        layout: ir.Layout,
+        scope: Scope,
+        k: int,
+        segment: str | None,
+        sending: bool,
+    ) -> Finding:
+        zone = rule.zone
+        chunk = scope.chunk
+        record = invoice = None
+        value: str | None = None
+        if segment is not None:
+            assert scope.segment_row is not None
+            value = scope.segment_row[zone.offset : zone.end].tobytes().decode("latin-1")
+        elif not sending:
+            row = int(scope.idx[k])
+            record = int(chunk.ordinals[row])
+            invoice = int(chunk.invoices[row]) or None
+            value = chunk.rows[row, zone.offset : zone.end].tobytes().decode("latin-1")
+        return Finding(
+            code=rule.code,
+            letter=rule.letter,
+            segment=segment,
+            record=record,
+            record_type=None if segment is not None else layout.digits,
+            zone=rule.zone_label,
+            start=zone.start1 if not sending else None,
+            end=zone.end if not sending else None,
+            invoice=invoice,
+            fr=rule.fr,
+            nl=rule.nl,
+            source=rule.source,
+            line=rule.line,
+            zone_label_fr=zone.fr,
+            zone_label_nl=zone.nl,
+            value=value,
+        )
+
+
+def validate(
+    compiled: Compiled,
+    stream: BinaryIO,
+    *,
+    name: str = "-",
+    today: dt.date | None = None,
+    as_of: dt.date | None = None,
+    block_records: int = 32768,
+) -> Report:
+    """Validate one file; never raises for bad file content (bad input becomes findings)."""
+    plan = plan_for(compiled)
+    today_int = date_int(today or dt.date.today())
+    run = Run(plan=plan, today=today_int, as_of=date_int(as_of) if as_of else None)
+    reader = Reader(stream=stream, compiled=compiled, block_records=block_records)
+    reader.read_header()
+    blocks = reader.blocks()
+    current = next(blocks, None)
+    while current is not None:
+        following = next(blocks, None)
+        lookahead = following[0][0] if following is not None else None
+        run.process(current[0], current[1], lookahead)
+        current = following
+    run.finish(reader)
+    findings = [reader_finding(compiled, f) for f in reader.findings]
+    findings.extend(run.findings)
+    findings.sort(key=Finding.sort_key)
+    refused = {f.invoice for f in findings if f.invoice and f.letter in ("B", "F", "R")}
+    error_rate = len(refused) / run.invoice_count if run.invoice_count else 0.0
+    seg200 = reader.segments.get(compiled.message.segments[0]) if compiled.message.segments else None
+    governing = _governing(run)
+    return Report(
+        rulebook_version=compiled.version,
+        rulebook_hash=compiled.hash,
+        file_name=name,
+        file_sha256=reader.sha256,
+        message=seg200[:6].decode("latin-1") if seg200 else None,
+        records=reader.records,
+        invoices=run.invoice_count,
+        verdict=simple_verdict(findings),
+        findings=tuple(findings),
+        error_rate=round(error_rate, 6),
+        reference_date=_iso(today_int),
+        governing_date=governing,
+    )
+
+
+def _iso(value: int) -> str:
+    return f"{value // 10000:04d}-{value // 100 % 100:02d}-{value % 100:02d}"
+
+
+def _governing(run: Run) -> str | None:
+    """The default governing date of the sending, as read from its first record."""
+    if run.as_of is not None:
+        return _iso(run.as_of)
+    compiled = run.compiled
+    name = compiled.default_date
+    first = run.plan.records[0]
+    kept = run.last_rows.get(first.name)
+    if kept is None or (name, first.name) not in run.plan.date_fns:
+        return None
+    chunk = Chunk(
+        rows=kept.row[None, :],
+        ordinals=np.array([kept.ordinal]),
+        is_new=np.array([True]),
+        invoices=np.zeros(1, np.int64),
+        layouts=run.plan.records,
+        key_length=compiled.message.key_length,
+        eof=True,
+    )
+    scope = Scope(chunk, first, np.zeros(1, dtype=np.int64), run.env)
+    value = run.plan.date_fns[(name, first.name)](scope)
+    if value.unknown is not None and bool(np.asarray(value.unknown).any()):
+        return None
+    return _iso(int(np.asarray(value.data).reshape(-1)[0]))

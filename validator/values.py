@@ -1,0 +1,117 @@
+"""Column values with three-valued logic, the currency of the vectorised evaluator.
+
+Input: numpy arrays computed over the records of one chunk (one entry per record).
+Output: ``Val``: the data, the rows where it is unknown, and among those the rows where
+nothing explains why (no other finding on the zone it came from).
+
+A rule is violated where its condition is known false; where it is unknown and unexplained
+the validator reports that the rule could not be evaluated, so nothing unchecked passes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+Bool = npt.NDArray[np.bool_]
+Ints = npt.NDArray[np.int64]
+Bytes2D = npt.NDArray[np.uint8]
+
+
+@dataclass(slots=True)
+class Val:
+    """Values for n rows (or a broadcastable constant) with unknown/unexplained masks."""
+
+    data: npt.NDArray[np.generic]
+    unknown: Bool | None = None
+    unexplained: Bool | None = None
+    flagged: Bool | None = None  # raw zone characters: rows where that zone has a finding
+
+    @staticmethod
+    def const(value: object) -> Val:
+        if isinstance(value, bytes):
+            return Val(np.frombuffer(value, dtype=np.uint8))
+        if isinstance(value, bool):
+            return Val(np.asarray(value, dtype=np.bool_))
+        return Val(np.asarray(value, dtype=np.int64))
+
+
+def merge(*vals: Val) -> tuple[Bool | None, Bool | None]:
+    """Unknown if any input is unknown; unexplained if any unknown input is unexplained."""
+    unknown: Bool | None = None
+    unexplained: Bool | None = None
+    for v in vals:
+        if v.unknown is not None:
+            unknown = v.unknown if unknown is None else unknown | v.unknown
+        if v.unexplained is not None:
+            unexplained = v.unexplained if unexplained is None else unexplained | v.unexplained
+    return unknown, unexplained
+
+
+def lift(data: npt.NDArray[np.generic], *inputs: Val) -> Val:
+    """A result that is unknown wherever one of its inputs is."""
+    unknown, unexplained = merge(*inputs)
+    return Val(data, unknown, unexplained)
+
+
+def truth(v: Val) -> tuple[Bool, Bool]:
+    """(known true, known false) masks of a boolean value."""
+    data = np.asarray(v.data, dtype=np.bool_)
+    if v.unknown is None:
+        return data, ~data
+    known = ~v.unknown
+    return data & known, ~data & known
+
+
+def kleene_and(a: Val, b: Val) -> Val:
+    at, af = truth(a)
+    bt, bf = truth(b)
+    false = af | bf
+    true = at & bt
+    if a.unknown is None and b.unknown is None:
+        return Val(true)
+    unknown = ~(true | false)
+    unexplained = _unexplained_of(unknown, a, b)
+    return Val(true, unknown, unexplained)
+
+
+def kleene_or(a: Val, b: Val) -> Val:
+    at, af = truth(a)
+    bt, bf = truth(b)
+    true = at | bt
+    false = af & bf
+    if a.unknown is None and b.unknown is None:
+        return Val(true)
+    unknown = ~(true | false)
+    unexplained = _unexplained_of(unknown, a, b)
+    return Val(true, unknown, unexplained)
+
+
+def kleene_not(a: Val) -> Val:
+    return Val(~np.asarray(a.data, dtype=np.bool_), a.unknown, a.unexplained)
+
+
+def _unexplained_of(unknown: Bool, *inputs: Val) -> Bool | None:
+    parts = [v.unexplained for v in inputs if v.unexplained is not None]
+    if not parts:
+        return None
+    combined = parts[0]
+    for p in parts[1:]:
+        combined = combined | p
+    return unknown & combined
+
+
+def broadcast(v: Val, n: int) -> Val:
+    """Give a (possibly constant) value one entry per row."""
+    data = v.data
+    if data.ndim == 0:
+        data = np.broadcast_to(data, (n,))
+    unknown = v.unknown
+    unexplained = v.unexplained
+    if unknown is not None and unknown.ndim == 0:
+        unknown = np.broadcast_to(unknown, (n,))
+    if unexplained is not None and unexplained.ndim == 0:
+        unexplained = np.broadcast_to(unexplained, (n,))
+    return Val(data, unknown, unexplained)
