@@ -40,6 +40,7 @@ class Compiled:
     codes: dict[str, ir.CodeInfo]
     rules: tuple[ir.Rule, ...]
     releases: tuple[ir.Release, ...]
+    scenarios: dict[str, dict[str, object]] = field(default_factory=dict, compare=False)
     derivations: tuple[ir.Derivation, ...] = ()
     record_derivations: tuple[ir.RecordDerivation, ...] = ()
     warnings: tuple[Diagnostic, ...] = ()
@@ -109,6 +110,7 @@ def compile_rulebook(book: Rulebook) -> Compiled:
         codes=codes,
         rules=tuple(rules),
         releases=releases,
+        scenarios=dict(book.scenarios),
         derivations=tuple(lowered.derivations),
         record_derivations=tuple(lowered.record_derivations),
         warnings=tuple(d for d in diags if not d.is_error),

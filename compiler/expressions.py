@@ -358,6 +358,14 @@ class ExprLowerer:
             fitted = self.fit(const.value, raw, span)
             fitted_const = ir.Const(value=fitted, ty=raw.ty, origin=const.origin)
             return (raw, fitted_const) if rconst else (fitted_const, raw)
+        numeric_kinds = ("int", "date")
+        if (
+            isinstance(left, ir.ZoneRef)
+            and isinstance(right, ir.ZoneRef)
+            and left.ty.kind in numeric_kinds
+            and left.ty == right.ty
+        ):
+            return None  # two numbers: compare values, so a format error is reported once
         lraw, rraw = as_raw(left), as_raw(right)
         same_kind = not (
             isinstance(left, ir.ZoneRef)

@@ -616,6 +616,16 @@ class Lowerer:
                     value=value,  # type: ignore[arg-type]
                 )
             )
+        if self.book.scenarios and (m.scenario or "baseline") not in self.book.scenarios:
+            self.diags.append(
+                error(
+                    "bad-mutant",
+                    f"no scenario named {m.scenario or 'baseline'!r} in instructions/scenarios",
+                    m.span,
+                    did_you_mean(m.scenario or "baseline", self.book.scenarios),
+                )
+            )
+            ok = False
         for code in m.also:
             if code not in self.book.catalogue and code not in self.out.codes:
                 self.diags.append(error("bad-mutant", f"unknown code {code} in 'also'", m.span))

@@ -17,7 +17,7 @@ from compiler import ir
 from rulebook.diagnostics import Diagnostic, error, warning
 
 # Library functions whose result can be unknown although their arguments are known.
-MAY_BE_UNKNOWN = frozenset({"signed"})
+MAY_BE_UNKNOWN = frozenset({"signed", "niss_ok", "nihii_ok", "bce_ok", "is_time"})
 
 
 def children(e: ir.Expr) -> Iterator[ir.Expr]:

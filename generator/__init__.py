@@ -21,7 +21,7 @@ from generator.derive import Sending, fill
 from generator.encode import EncodeError, encode, encode_raw
 from generator.structured import Item, StructureError, flatten
 
-__all__ = ["StructureError", "apply_mutations", "build", "generate"]
+__all__ = ["StructureError", "apply_mutations", "build", "filled_items", "generate"]
 
 
 def apply_mutations(items: list[Item], mutations: Iterable[ir.Mutation]) -> list[Item]:
@@ -54,7 +54,7 @@ def _encode_item(compiled: Compiled, item: Item) -> bytes:
     layout = compiled.layouts[item.layout]
     parts: list[bytes] = []
     for zone in layout.zones:
-        if zone.offset == 0 and layout.key and zone.name not in item.values and not item.raw:
+        if zone.offset == 0 and layout.key and zone.name not in item.values and zone.name not in item.raw:
             parts.append(layout.key.encode("ascii"))
             continue
         if zone.name in item.raw:
@@ -99,6 +99,27 @@ def build(compiled: Compiled, items: list[Item], today: dt.date) -> bytes:
     return head + sending.rows.tobytes()
 
 
+def filled_items(compiled: Compiled, items: list[Item], content: bytes) -> list[Item]:
+    """The items with every zone holding the characters ``content`` gave it (none frozen)."""
+    out: list[Item] = []
+    offset = 0
+    for item in items:
+        layout = compiled.layouts[item.layout]
+        chars = content[offset : offset + layout.length].decode("latin-1")
+        offset += layout.length
+        raw = {z.name: chars[z.offset : z.end] for z in layout.zones}
+        out.append(Item(layout=item.layout, values={}, path=item.path, raw=raw))
+    return out
+
+
+def scenario_date(data: dict[str, Any], today: dt.date | None) -> dt.date:
+    if today is not None:
+        return today
+    if isinstance(data.get("as_of"), str):
+        return dt.date.fromisoformat(data["as_of"])
+    return dt.date.today()
+
+
 def generate(
     compiled: Compiled,
     data: dict[str, Any],
@@ -106,10 +127,17 @@ def generate(
     mutations: Iterable[ir.Mutation] = (),
     today: dt.date | None = None,
 ) -> bytes:
-    """Write a sending given in structured form."""
+    """Write a sending given in structured form, optionally with a mutant's edits.
+
+    Edits apply to the complete, derived baseline: derived zones are then refilled where
+    they can be computed and keep their baseline value where they cannot, so an edit breaks
+    what it targets and nothing more.
+    """
+    when = scenario_date(data, today)
     items = flatten(compiled, data)
-    items = apply_mutations(items, mutations)
-    when = today
-    if when is None and isinstance(data.get("as_of"), str):
-        when = dt.date.fromisoformat(data["as_of"])
-    return build(compiled, items, when or dt.date.today())
+    content = build(compiled, items, when)
+    edits = list(mutations)
+    if not edits:
+        return content
+    mutated = apply_mutations(filled_items(compiled, items, content), edits)
+    return build(compiled, mutated, when)

@@ -84,6 +84,7 @@ CODES: dict[str, str] = {
     "bad-fill": "a 'fills' clause that does not name one side of the rule's equality",
     "bad-mutant": "a mutant that names an unknown record, zone or code",
     "missing-file": "a file named by 'codes from' does not exist",
+    "bad-scenario": "a scenario file (instructions/scenarios/*.json) is not a JSON object",
     "bad-catalogue": "the official code list cannot be read",
 }
 

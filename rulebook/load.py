@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import importlib.resources
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ class Rulebook:
     catalogue: Catalogue = field(compare=False)
     hash: str
     diagnostics: tuple[Diagnostic, ...]
+    scenarios: dict[str, dict[str, object]] = field(default_factory=dict, compare=False)
 
     def items(self) -> Iterable[syntax.Item]:
         for f in self.files:
@@ -161,6 +163,20 @@ def load(paths: Sequence[Path | str] | Path | str | None = None) -> Rulebook:
                     digest.update(b"codes\0" + target.read_bytes())
                 except (OSError, ValueError) as exc:
                     diags.append(error("bad-catalogue", f"cannot read {item.path}: {exc}", item.span))
+    scenarios: dict[str, dict[str, object]] = {}
+    for folder in dirs:
+        scenario_dir = folder / "instructions" / "scenarios"
+        for path in sorted(scenario_dir.glob("*.json")) if scenario_dir.is_dir() else []:
+            rel = _relative(path, root)
+            try:
+                data = json.loads(path.read_text("utf-8"))
+            except (OSError, ValueError) as exc:
+                diags.append(error("bad-scenario", f"{rel}: {exc}", Span.point(rel, 1, 1)))
+                continue
+            if not isinstance(data, dict):
+                diags.append(error("bad-scenario", f"{rel} is not a JSON object", Span.point(rel, 1, 1)))
+                continue
+            scenarios[path.stem] = data
     content_hash = "sha256:" + digest.hexdigest()
     if len(dirs) == 1 and len(files) == len(source_files(dirs[0])):
         content_hash = directory_hash(dirs[0])
@@ -171,6 +187,7 @@ def load(paths: Sequence[Path | str] | Path | str | None = None) -> Rulebook:
         catalogue=catalogue,
         hash=content_hash,
         diagnostics=tuple(diags),
+        scenarios=scenarios,
     )
     return dataclasses.replace(book, diagnostics=(*book.diagnostics, *check(book)))
 

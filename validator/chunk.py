@@ -61,6 +61,7 @@ class Chunk:
         self.layout_of = np.where(valid, lookup[np.clip(self.types, 0, 99)], -1)
         self.flags: dict[str, Bool] = {}
         self.segments: dict[str, np.ndarray] = {}  # segment name -> its characters
+        self.segment_flags: dict[str, dict[str, bool]] = {}  # segment -> zones with a finding
         self._indices: dict[str, Ints] = {}
         self._anchors: dict[tuple[str, bool], Ints] = {}
         self._groups: dict[str, Ints] = {}

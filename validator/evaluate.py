@@ -78,7 +78,12 @@ class Scope:
                 else:
                     v = fn(self)
                     data = np.broadcast_to(np.asarray(v.data, dtype=np.int64), (self.n,))
-                    found = data if v.unknown is None else np.where(v.unknown, env.today, data)
+                    month, day = data // 100 % 100, data % 100
+                    bad = (data < 10000101) | (data > 99991231) | (month < 1) | (month > 12)
+                    bad |= (day < 1) | (day > 31)
+                    if v.unknown is not None:
+                        bad = bad | v.unknown
+                    found = np.where(bad, env.today, data)
             self._gov[name] = found
         return found
 
@@ -122,6 +127,8 @@ def zone_value(scope: Scope, ref: ir.ZoneRef) -> Val:
             missing = np.ones(scope.n, dtype=np.bool_)
         else:
             text = np.broadcast_to(seg[zone.offset : zone.end], (scope.n, zone.length))
+            seg_flags = chunk.segment_flags.get(ref.record or "", {})
+            flagged = np.full(scope.n, seg_flags.get(zone.name, False))
     elif chunk.n == 0:
         text = np.zeros((scope.n, zone.length), dtype=np.uint8)
         missing = np.ones(scope.n, dtype=np.bool_)

@@ -37,6 +37,24 @@ def is_digits(text: Bytes2D) -> Bool:
     return np.all((text >= 48) & (text <= 57), axis=-1)
 
 
+def _unknown_unless_digits(v: Val, text: Bytes2D, result: Bool) -> Val:
+    """A check on digits says nothing about other characters: those rows are unknown.
+
+    They stay explained when the zone already has a finding (its 'non numérique' rule).
+    """
+    digits = is_digits(text)
+    out = lift(result & digits, v)
+    bad = ~digits
+    if not bad.any():
+        return out
+    if v.unknown is not None:
+        bad = bad & ~np.broadcast_to(v.unknown, bad.shape)
+    fresh = bad if v.flagged is None else bad & ~v.flagged
+    unknown = bad if out.unknown is None else out.unknown | bad
+    unexplained = fresh if out.unexplained is None else out.unexplained | fresh
+    return Val(out.data, unknown, unexplained)
+
+
 def numeric(v: Val) -> Val:
     return lift(is_digits(_text(v)), v)
 
@@ -84,7 +102,7 @@ def is_time(v: Val) -> Val:
         return lift(np.zeros(t.shape[0], dtype=np.bool_), v)
     ok = is_digits(t)
     value = np.where(ok, digits_value(np.where(ok[:, None], t, DIGIT0)), 0)
-    return lift(ok & (value // 100 < 24) & (value % 100 < 60), v)
+    return _unknown_unless_digits(v, t, (value // 100 < 24) & (value % 100 < 60))
 
 
 def _last_digits(t: Bytes2D, count: int) -> tuple[Bool, Bytes2D]:
@@ -106,7 +124,8 @@ def niss_ok(v: Val) -> Val:
     check = digits_value(safe[:, 9:])
     before_2000 = 97 - base % 97
     after_2000 = 97 - (2_000_000_000 + base) % 97
-    return lift(ok & (base > 0) & ((check == before_2000) | (check == after_2000)), v)
+    good = ok & (base > 0) & ((check == before_2000) | (check == after_2000))
+    return _unknown_unless_digits(v, t, good)
 
 
 def nihii_ok(v: Val) -> Val:
@@ -114,12 +133,12 @@ def nihii_ok(v: Val) -> Val:
     t = _text(v)
     if t.shape[-1] < 11:
         return lift(np.zeros(t.shape[0], dtype=np.bool_), v)
-    zeros, last = _last_digits(t, 11)
-    ok = zeros & is_digits(last)
+    last = t[:, t.shape[-1] - 11 :]  # a leading digit is the 'premier chiffre' rule's business
+    ok = is_digits(last)
     safe = np.where(ok[:, None], last, DIGIT0)
     base = digits_value(safe[:, :6])
     check = digits_value(safe[:, 6:8])
-    return lift(ok & (base > 0) & (check == 97 - base % 97), v)
+    return _unknown_unless_digits(v, t, ok & (base > 0) & (check == 97 - base % 97))
 
 
 def bce_ok(v: Val) -> Val:
@@ -132,7 +151,7 @@ def bce_ok(v: Val) -> Val:
     safe = np.where(ok[:, None], last, DIGIT0)
     base = digits_value(safe[:, :8])
     check = digits_value(safe[:, 8:])
-    return lift(ok & (base > 0) & (check == 97 - base % 97), v)
+    return _unknown_unless_digits(v, t, ok & (base > 0) & (check == 97 - base % 97))
 
 
 def iban_ok(v: Val) -> Val:
@@ -194,6 +213,8 @@ def signed(sign: Val, amount: Val) -> Val:
     plus, minus = s == ord("+"), s == ord("-")
     value = np.where(minus, -np.asarray(amount.data, dtype=np.int64), amount.data)
     bad = ~(plus | minus)
+    if sign.unknown is not None:
+        bad = bad & ~np.broadcast_to(sign.unknown, bad.shape)  # already unknown: keep its reason
     result = lift(value, sign, amount)
     if bad.any():
         unknown = bad if result.unknown is None else result.unknown | bad

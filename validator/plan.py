@@ -30,6 +30,7 @@ class RulePlan:
     rule: ir.Rule
     layout: ir.Layout
     fn: RuleFn
+    flags: tuple[str, ...] = ()  # zones a finding marks: the rule's zone and those it reads
 
 
 @dataclass(slots=True)
@@ -97,6 +98,7 @@ def build_plan(compiled: Compiled) -> Plan:
             rule, when, comp(rule.require)
         ))
         exprs = [e for e in (rule.when, rule.require) if e is not None]
+        rp.flags = _flag_zones(rule, exprs)
         for e in exprs:
             for node in walk(e):
                 if isinstance(node, ir.Aggregate):
@@ -125,6 +127,17 @@ def build_plan(compiled: Compiled) -> Plan:
                 plan.carry.add(name)
     plan.final.sort(key=lambda rp: rp.rule.phase)
     return plan
+
+
+def _flag_zones(rule: ir.Rule, exprs: list[ir.Expr]) -> tuple[str, ...]:
+    """A format rule's finding explains unknown values of every own zone it reads."""
+    names = [rule.zone.name]
+    if rule.phase == 1:
+        for e in exprs:
+            for node in walk(e):
+                if isinstance(node, ir.ZoneRef) and node.access == "self":
+                    names.append(node.zone.name)
+    return tuple(dict.fromkeys(names))
 
 
 def _agg_spec(compiled: Compiled, comp: ExprCompiler, node: ir.Aggregate, mode: str) -> AggSpec:

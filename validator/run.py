@@ -60,7 +60,9 @@ class Run:
     open_opener: dict[str, int] = field(default_factory=dict)
     invoices_with: dict[int, set[str]] = field(default_factory=dict)
     segments: dict[str, bytes] = field(default_factory=dict)
+    segment_arrays: dict[str, np.ndarray] = field(default_factory=dict)
     seg_flags: dict[str, dict[str, bool]] = field(default_factory=dict)
+    early: set[int] = field(default_factory=set)  # ids of rules already run on the segments
 
     def __post_init__(self) -> None:
         self.env = Env(
@@ -116,10 +118,12 @@ class Run:
             eof=lookahead is None,
         )
         self._number_invoices(chunk, context)
+        chunk.segments = self.segment_arrays
+        chunk.segment_flags = self.seg_flags
         self._reader_checks(chunk)
+        self._evaluate(chunk, self.plan.phase1, emit=chunk.is_new)
         for agg in self.aggs:
             agg.contributions(chunk, self.env)
-        self._evaluate(chunk, self.plan.phase1, emit=chunk.is_new)
         self._evaluate(chunk, self.plan.phase2, emit=chunk.is_new)
         self._openers(chunk)
         for agg in self.aggs:
@@ -190,7 +194,8 @@ class Run:
             for rp in plans:
                 violated, unexplained = rp.fn(scope)
                 if emit is None:
-                    chunk.flag(rp.rule.zone.name, idx[violated])
+                    for name in rp.flags:
+                        chunk.flag(name, idx[violated])
                     continue
                 mask = emit[idx]
                 self._emit(rp, scope, violated & mask, unexplained & mask)
@@ -248,8 +253,29 @@ class Run:
 
     # ------------------------------------------------------------------ end of file
 
-    def finish(self, reader: Reader) -> None:
+    def start(self, reader: Reader) -> None:
+        """Once the segments are read: their own-format rules run first (phase 1)."""
         self.segments = dict(reader.segments)
+        self.segment_arrays = {
+            name: np.frombuffer(raw, dtype=np.uint8) for name, raw in self.segments.items()
+        }
+        empty = Chunk(
+            rows=np.zeros((0, self.compiled.message.record_length), dtype=np.uint8),
+            ordinals=np.zeros(0, dtype=np.int64),
+            is_new=np.zeros(0, dtype=np.bool_),
+            invoices=np.zeros(0, dtype=np.int64),
+            layouts=self.plan.records,
+            key_length=self.compiled.message.key_length,
+            eof=False,
+        )
+        empty.segments = self.segment_arrays
+        empty.segment_flags = self.seg_flags
+        for rp in self.plan.final:
+            if rp.layout.kind == "segment" and rp.rule.phase == 1:
+                self._final_rule(empty, rp)
+                self.early.add(id(rp))
+
+    def finish(self, reader: Reader) -> None:
         emit_ordinals: set[int] = set()
         rows: dict[int, Carried] = {c.ordinal: c for c in self.last_rows.values()}
         for store in self.retained.values():
@@ -271,12 +297,12 @@ class Run:
             eof=True,
             final=True,
         )
-        chunk.segments = {
-            name: np.frombuffer(raw, dtype=np.uint8) for name, raw in self.segments.items()
-        }
+        chunk.segments = self.segment_arrays
+        chunk.segment_flags = self.seg_flags
         self._evaluate(chunk, self.plan.phase1, emit=None)
         for rp in self.plan.final:
-            self._final_rule(chunk, rp)
+            if id(rp) not in self.early:
+                self._final_rule(chunk, rp)
         for name in sorted(self.overflow):
             self.findings.append(
                 reader_finding(
@@ -335,9 +361,11 @@ class Run:
         chunk = scope.chunk
         hits = np.flatnonzero(violated)
         if segment is None and not sending:
-            chunk.flag(zone.name, scope.idx[hits])
+            for name in rp.flags:
+                chunk.flag(name, scope.idx[hits])
         elif segment is not None and hits.size and scope.seg_flags is not None:
-            scope.seg_flags[zone.name] = True
+            for name in rp.flags:
+                scope.seg_flags[name] = True
         for k in hits:
             self.findings.append(self._finding(rule, rp.layout, scope, int(k), segment, sending))
         info = self.compiled.reader_code("rule_not_evaluable")
@@ -422,6 +450,7 @@ def validate(
     run = Run(plan=plan, today=today_int, as_of=date_int(as_of) if as_of else None)
     reader = Reader(stream=stream, compiled=compiled, block_records=block_records)
     reader.read_header()
+    run.start(reader)
     blocks = reader.blocks()
     current = next(blocks, None)
     while current is not None:
