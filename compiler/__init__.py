@@ -21,7 +21,17 @@ from compiler.passes import run_passes
 from rulebook.diagnostics import Diagnostic, RulebookError
 from rulebook.load import Rulebook, directory_hash, load, shipped_root
 
-CACHE_FORMAT = 3  # bump when the IR changes shape
+def _code_digest() -> str:
+    """A digest of the compiler's own code: a cached rulebook is only reused by the same code."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+CACHE_FORMAT = _code_digest()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

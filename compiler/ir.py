@@ -102,10 +102,19 @@ class Layout:
     note: str | None = None
     origin: Span = _origin()
     by_name: dict[str, Zone] = field(default_factory=dict, compare=False, repr=False)
+    zone_index: dict[tuple[int, int], int] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if not self.by_name:
             self.by_name.update({z.name: z for z in self.zones})
+        if not self.zone_index:
+            ordered = sorted(self.zones, key=lambda z: z.offset)
+            self.zone_index.update({(z.offset, z.length): i for i, z in enumerate(ordered)})
+
+    @property
+    def zone_starts(self) -> list[int]:
+        """Offsets of the zones in record order (they tile the record)."""
+        return sorted(z.offset for z in self.zones)
 
     @property
     def digits(self) -> str:

@@ -18,7 +18,7 @@ from compiler import Compiled, ir
 from compiler.passes import walk
 from validator.aggregates import AggRuntime
 from validator.chunk import Chunk
-from validator.evaluate import Env, ExprCompiler, Scope
+from validator.evaluate import Env, ExprCompiler, Scope, as_columns
 from validator.plan import plan_for
 from validator.values import Val, broadcast, truth
 
@@ -220,7 +220,7 @@ def _evaluate(
                     this_key=comp(node.this_key) if node.this_key is not None else None,
                     group=compiled.message.groups.get(node.scope),
                 )
-                runtime.contributions(chunk, env)
+                runtime.contributions(chunk, env, {})
                 env.aggregate_values[id(node)] = runtime.value_at
     layout = compiled.layouts[filler.scope]
     if layout.kind == "segment":
@@ -297,9 +297,10 @@ def fill(compiled: Compiled, sending: Sending, today: int) -> None:
             continue
         scope, value, active = _evaluate(compiled, sending, filler, today)
         zone = filler.zone
-        data = np.asarray(value.data)
-        if data.ndim == 0 or (data.ndim == 1 and data.dtype == np.uint8 and zone.kind != "N"):
-            data = np.broadcast_to(data, (scope.n, *data.shape))
+        if filler.expr.ty.kind == "text":
+            data = as_columns(value, scope.n).data.T  # one row of characters per record
+        else:
+            data = np.broadcast_to(np.asarray(value.data), (scope.n,))
         if filler.access == "segment" or compiled.layouts[filler.layout].kind == "segment":
             seg = sending.segments.get(filler.layout)
             if seg is None or (filler.layout, zone.name) in sending.frozen_segments:

@@ -19,7 +19,7 @@ import numpy as np
 
 from compiler import ir
 from validator.chunk import Chunk
-from validator.evaluate import Env, Fn, Scope
+from validator.evaluate import Env, Fn, Scope, layout_scope
 from validator.values import Bool, Ints, Val, truth
 
 
@@ -66,19 +66,32 @@ class AggRuntime:
 
     # ------------------------------------------------------------------ contributions
 
-    def contributions(self, chunk: Chunk, env: Env) -> None:
+    def contributions(self, chunk: Chunk, env: Env, shared: dict[object, object]) -> None:
+        """This chunk's contributions; identical source parts are computed once per chunk."""
+        key = tuple(self.node.parts)
+        found = shared.get(key)
+        if found is None:
+            found = self._compute_parts(chunk, env)
+            shared[key] = found
+        c, cu, cx, keyed_parts = found  # type: ignore[misc]
+        self._accumulate(chunk, c, cu, cx, keyed_parts)
+
+    def _compute_parts(
+        self, chunk: Chunk, env: Env
+    ) -> tuple[Ints, Ints | None, Ints | None, list[tuple[Ints, Ints, Bool, Bool]]]:
         n = chunk.n
         c = np.zeros(n, dtype=np.int64)
         cu = np.zeros(n, dtype=np.int64)
         cx = np.zeros(n, dtype=np.int64)
+        any_unknown = False
         keyed_parts: list[tuple[Ints, Ints, Bool, Bool]] = []
         for part in self.parts:
             idx = chunk.rows_of(part.layout.name)
-            idx = idx[chunk.is_new[idx]]
             if idx.size == 0:
                 continue
-            scope = Scope(chunk, part.layout, idx, env)
+            scope = layout_scope(chunk, part.layout, env)
             m = idx.size
+            new = chunk.is_new[idx]
             if part.where is not None:
                 w = part.where(scope)
                 wt, wf = truth(w)
@@ -95,21 +108,44 @@ class AggRuntime:
             else:
                 data = np.ones(m, dtype=np.int64)
                 v_unknown = v_unx = np.zeros(m, dtype=np.bool_)
-            contributes = wt & ~v_unknown
+            contributes = wt & ~v_unknown & new
             c[idx] = np.where(contributes, data, 0)
-            cu[idx] = w_unknown | (wt & v_unknown)
-            cx[idx] = w_unx | (wt & v_unx)
+            unknown = (w_unknown | (wt & v_unknown)) & new
+            if unknown.any():
+                any_unknown = True
+                cu[idx] = unknown
+                cx[idx] = (w_unx | (wt & v_unx)) & new
             if part.key is not None:
                 k = part.key(scope)
                 kdata = np.broadcast_to(np.asarray(k.data, dtype=np.int64), (m,))
                 keyed_parts.append((idx, kdata, _mask(k.unknown, m), _mask(k.unexplained, m)))
+        if not any_unknown:
+            return c, None, None, keyed_parts
+        return c, cu, cx, keyed_parts
+
+    def _accumulate(
+        self,
+        chunk: Chunk,
+        c: Ints,
+        cu: Ints | None,
+        cx: Ints | None,
+        keyed_parts: list[tuple[Ints, Ints, Bool, Bool]],
+    ) -> None:
+        n = chunk.n
+        clean = cu is None or cx is None  # nothing unknown in this chunk: no running counts
+        if cu is None or cx is None:
+            cu = cx = np.zeros(n, dtype=np.int64)
         self._c = (c, cu, cx)
         if self.node.this_key is not None:
             self._keyed_contributions(chunk, c, cu, cx, keyed_parts)
             return
         self._s = self.total.value + np.cumsum(c)
-        self._u = self.total.unknown + np.cumsum(cu)
-        self._x = self.total.unexplained + np.cumsum(cx)
+        if clean:  # constant running counts: read-only views, nothing allocated
+            self._u = np.broadcast_to(np.int64(self.total.unknown), (n,))
+            self._x = np.broadcast_to(np.int64(self.total.unexplained), (n,))
+        else:
+            self._u = self.total.unknown + np.cumsum(cu)
+            self._x = self.total.unexplained + np.cumsum(cx)
         if self.group is not None:
             self._prepare_group(chunk)
         if n:
@@ -263,6 +299,9 @@ class AggRuntime:
                 self.unkeyed = Totals(0, int(uk_u[-1]), int(uk_x[-1]))
         self._contrib = None
         self._unkeyed_run = None
+        self._s = self._u = self._x = None
+        self._c = None
+        self._base_at = None
 
 
 def _mask(m: Bool | None, n: int) -> Bool:

@@ -20,10 +20,12 @@ BAD_TYPE = -2  # record type that is not two digits
 
 def record_types(rows: Bytes2D, key_length: int) -> Ints:
     """The numeric record type of each row, BAD_TYPE where it is not digits."""
-    key = rows[:, :key_length]
-    ok = np.all((key >= 48) & (key <= 57), axis=1)
-    powers = 10 ** np.arange(key_length - 1, -1, -1, dtype=np.int64)
-    value = (key.astype(np.int64) - 48) @ powers
+    value = np.zeros(rows.shape[0], dtype=np.int64)
+    ok = np.ones(rows.shape[0], dtype=np.bool_)
+    for k in range(key_length):
+        digit = rows[:, k] - np.uint8(48)
+        ok &= digit < 10
+        value = value * 10 + digit
     return np.where(ok, value, BAD_TYPE)
 
 
@@ -66,8 +68,27 @@ class Chunk:
         self._anchors: dict[tuple[str, bool], Ints] = {}
         self._groups: dict[str, Ints] = {}
         self.arange = np.arange(self.n, dtype=np.int64)
+        self.scopes: dict[str, object] = {}  # layout -> Scope over all its rows (evaluate.py)
+        self._holders: dict[tuple[str, int], Ints] = {}
+        self._positions: dict[str, Ints] = {}
 
     # ------------------------------------------------------------------ rows by type
+
+    def holders(self, zone: str, offset: int) -> Ints:
+        """Indexes of the layouts that have a zone of this name at this offset."""
+        key = (zone, offset)
+        found = self._holders.get(key)
+        if found is None:
+            found = np.array(
+                [
+                    i
+                    for i, lay in enumerate(self.layouts)
+                    if zone in lay.by_name and lay.by_name[zone].offset == offset
+                ],
+                dtype=np.int64,
+            )
+            self._holders[key] = found
+        return found
 
     def rows_of(self, layout: str) -> Ints:
         found = self._indices.get(layout)
@@ -75,6 +96,16 @@ class Chunk:
             index = self.layout_index.get(layout, -99)
             found = np.flatnonzero(self.layout_of == index).astype(np.int64)
             self._indices[layout] = found
+        return found
+
+    def position(self, layout: str) -> Ints:
+        """For each row of ``layout``, its index among that layout's rows (0 elsewhere)."""
+        found = self._positions.get(layout)
+        if found is None:
+            found = np.zeros(self.n, dtype=np.int64)
+            rows = self.rows_of(layout)
+            found[rows] = np.arange(rows.size, dtype=np.int64)
+            self._positions[layout] = found
         return found
 
     def anchor(self, layout: str, strict: bool) -> Ints:
@@ -132,6 +163,18 @@ class Chunk:
             found = np.where(inside, opener, -1)
         self._groups[group.name] = found
         return found
+
+    def release(self) -> None:
+        """Drop everything derived from the rows so the chunk's memory is freed at once."""
+        self.scopes.clear()
+        self._anchors.clear()
+        self._groups.clear()
+        self.flags.clear()
+
+    def forget_values(self) -> None:
+        """Drop cached zone values (the transposed records stay): flags have changed."""
+        for scope in self.scopes.values():
+            scope.cache.clear()  # type: ignore[attr-defined]
 
     # ------------------------------------------------------------------ flags
 

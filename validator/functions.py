@@ -1,6 +1,8 @@
 """Vectorised implementations of the check library (``compiler.library`` gives signatures).
 
-Input: ``Val`` columns: raw characters as ``(n, width)`` uint8 arrays, ints as int64.
+Input: ``Val`` columns. Characters are columnar: a zone of width w over n records is a
+``(w, n)`` uint8 array (one contiguous row per position), a constant text is ``(w, 1)``;
+numbers are int64 vectors of length n.
 Output: a ``Val`` per call. Each function is one small numpy computation over a whole chunk
 of records; ``FUNCTIONS`` maps names to them (a new check is one function + one entry).
 
@@ -19,22 +21,50 @@ from stdnum.exceptions import ValidationError
 from validator.values import Bool, Bytes2D, Ints, Val, lift
 
 DIGIT0 = 48
+_POWERS: dict[int, Ints] = {}
 
 
-def _text(v: Val) -> Bytes2D:
+def text_of(v: Val) -> Bytes2D:
+    """The characters of a value as a (width, n) array."""
     data = np.asarray(v.data, dtype=np.uint8)
-    return data if data.ndim == 2 else data.reshape(1, -1)
+    return data if data.ndim == 2 else data.reshape(-1, 1)
 
 
 def digits_value(text: Bytes2D) -> Ints:
-    """Integer value of digit characters (callers check they are digits)."""
-    width = text.shape[-1]
-    powers = 10 ** np.arange(width - 1, -1, -1, dtype=np.int64)
-    return (text.astype(np.int64) - DIGIT0) @ powers
+    """Integer value of digit characters (callers make sure they are digits)."""
+    width = text.shape[0]
+    powers = _POWERS.get(width)
+    if powers is None:
+        powers = 10 ** np.arange(width - 1, -1, -1, dtype=np.int64)
+        _POWERS[width] = powers
+    if width <= 4:  # Horner: a few vector operations
+        value = text[0].astype(np.int64) - DIGIT0
+        for k in range(1, width):
+            value = value * 10 + (text[k] - np.int64(DIGIT0))
+        return value
+    # weighted column sum, the '0' offsets subtracted once (measured fastest for 5+ digits)
+    return (powers[:, None] * text).sum(axis=0) - DIGIT0 * int(powers.sum())
 
 
 def is_digits(text: Bytes2D) -> Bool:
-    return np.all((text >= 48) & (text <= 57), axis=-1)
+    return np.all((text - np.uint8(DIGIT0)) < 10, axis=0)
+
+
+def numeric(v: Val) -> Val:
+    return lift(is_digits(text_of(v)), v)
+
+
+def blank(v: Val) -> Val:
+    return lift(np.all(text_of(v) == 32, axis=0), v)
+
+
+def zero(v: Val) -> Val:
+    return lift(np.all(text_of(v) == DIGIT0, axis=0), v)
+
+
+def present(v: Val) -> Val:
+    t = text_of(v)
+    return lift(~(np.all(t == 32, axis=0) | np.all(t == DIGIT0, axis=0)), v)
 
 
 def _unknown_unless_digits(v: Val, text: Bytes2D, result: Bool) -> Val:
@@ -55,21 +85,10 @@ def _unknown_unless_digits(v: Val, text: Bytes2D, result: Bool) -> Val:
     return Val(out.data, unknown, unexplained)
 
 
-def numeric(v: Val) -> Val:
-    return lift(is_digits(_text(v)), v)
-
-
-def blank(v: Val) -> Val:
-    return lift(np.all(_text(v) == 32, axis=-1), v)
-
-
-def zero(v: Val) -> Val:
-    return lift(np.all(_text(v) == DIGIT0, axis=-1), v)
-
-
-def present(v: Val) -> Val:
-    t = _text(v)
-    return lift(~(np.all(t == 32, axis=-1) | np.all(t == DIGIT0, axis=-1)), v)
+def _safe_value(text: Bytes2D) -> tuple[Bool, Ints]:
+    ok = is_digits(text)
+    safe = text if ok.all() else np.where(ok[None, :], text, DIGIT0)
+    return ok, digits_value(safe)
 
 
 def _days_in_month(year: Ints, month: Ints) -> Ints:
@@ -81,8 +100,7 @@ def _days_in_month(year: Ints, month: Ints) -> Ints:
 
 def valid_dates(text: Bytes2D) -> Bool:
     """YYYYMMDD characters that form a calendar date (year 1 or later)."""
-    ok = is_digits(text)
-    value = np.where(ok, digits_value(np.where(ok[:, None], text, DIGIT0)), 0)
+    ok, value = _safe_value(text)
     year, month, day = value // 10000, value // 100 % 100, value % 100
     return ok & (year >= 1) & (month >= 1) & (month <= 12) & (day >= 1) & (
         day <= _days_in_month(year, month)
@@ -90,76 +108,67 @@ def valid_dates(text: Bytes2D) -> Bool:
 
 
 def is_date(v: Val) -> Val:
-    t = _text(v)
-    if t.shape[-1] != 8:
-        return lift(np.zeros(t.shape[0], dtype=np.bool_), v)
+    t = text_of(v)
+    if t.shape[0] != 8:
+        return lift(np.zeros(t.shape[1], dtype=np.bool_), v)
     return lift(valid_dates(t), v)
 
 
 def is_time(v: Val) -> Val:
-    t = _text(v)
-    if t.shape[-1] != 4:
-        return lift(np.zeros(t.shape[0], dtype=np.bool_), v)
-    ok = is_digits(t)
-    value = np.where(ok, digits_value(np.where(ok[:, None], t, DIGIT0)), 0)
+    t = text_of(v)
+    if t.shape[0] != 4:
+        return lift(np.zeros(t.shape[1], dtype=np.bool_), v)
+    _, value = _safe_value(t)
     return _unknown_unless_digits(v, t, (value // 100 < 24) & (value % 100 < 60))
-
-
-def _last_digits(t: Bytes2D, count: int) -> tuple[Bool, Bytes2D]:
-    """The last ``count`` characters, and whether everything before them is '0'."""
-    head = t[:, : t.shape[-1] - count]
-    zeros = np.all(head == DIGIT0, axis=-1) if head.shape[-1] else np.ones(t.shape[0], bool)
-    return zeros, t[:, t.shape[-1] - count :]
 
 
 def niss_ok(v: Val) -> Val:
     """NISS/INSZ or BIS: CC = 97 - (first 9 digits mod 97), or with a 2 prefixed (born 2000+)."""
-    t = _text(v)
-    if t.shape[-1] < 11:
-        return lift(np.zeros(t.shape[0], dtype=np.bool_), v)
-    zeros, last = _last_digits(t, 11)
-    ok = zeros & is_digits(last)
-    safe = np.where(ok[:, None], last, DIGIT0)
-    base = digits_value(safe[:, :9])
-    check = digits_value(safe[:, 9:])
+    t = text_of(v)
+    if t.shape[0] < 11:
+        return lift(np.zeros(t.shape[1], dtype=np.bool_), v)
+    head, last = t[: t.shape[0] - 11], t[t.shape[0] - 11 :]
+    zeros = np.all(head == DIGIT0, axis=0) if head.shape[0] else True
+    ok, _ = _safe_value(last)
+    base = digits_value(np.where(ok[None, :], last[:9], DIGIT0))
+    check = digits_value(np.where(ok[None, :], last[9:], DIGIT0))
     before_2000 = 97 - base % 97
     after_2000 = 97 - (2_000_000_000 + base) % 97
-    good = ok & (base > 0) & ((check == before_2000) | (check == after_2000))
+    good = zeros & ok & (base > 0) & ((check == before_2000) | (check == after_2000))
     return _unknown_unless_digits(v, t, good)
 
 
 def nihii_ok(v: Val) -> Val:
     """INAMI/RIZIV number: 6-digit base, CC = 97 - (base mod 97), 3-digit qualification."""
-    t = _text(v)
-    if t.shape[-1] < 11:
-        return lift(np.zeros(t.shape[0], dtype=np.bool_), v)
-    last = t[:, t.shape[-1] - 11 :]  # a leading digit is the 'premier chiffre' rule's business
+    t = text_of(v)
+    if t.shape[0] < 11:
+        return lift(np.zeros(t.shape[1], dtype=np.bool_), v)
+    last = t[t.shape[0] - 11 :]  # a leading digit is the 'premier chiffre' rule's business
     ok = is_digits(last)
-    safe = np.where(ok[:, None], last, DIGIT0)
-    base = digits_value(safe[:, :6])
-    check = digits_value(safe[:, 6:8])
+    base = digits_value(np.where(ok[None, :], last[:6], DIGIT0))
+    check = digits_value(np.where(ok[None, :], last[6:8], DIGIT0))
     return _unknown_unless_digits(v, t, ok & (base > 0) & (check == 97 - base % 97))
 
 
 def bce_ok(v: Val) -> Val:
     """BCE/KBO enterprise number: 10 digits, last two = 97 - (first 8 mod 97)."""
-    t = _text(v)
-    if t.shape[-1] < 10:
-        return lift(np.zeros(t.shape[0], dtype=np.bool_), v)
-    zeros, last = _last_digits(t, 10)
-    ok = zeros & is_digits(last)
-    safe = np.where(ok[:, None], last, DIGIT0)
-    base = digits_value(safe[:, :8])
-    check = digits_value(safe[:, 8:])
-    return _unknown_unless_digits(v, t, ok & (base > 0) & (check == 97 - base % 97))
+    t = text_of(v)
+    if t.shape[0] < 10:
+        return lift(np.zeros(t.shape[1], dtype=np.bool_), v)
+    head, last = t[: t.shape[0] - 10], t[t.shape[0] - 10 :]
+    zeros = np.all(head == DIGIT0, axis=0) if head.shape[0] else True
+    ok = is_digits(last)
+    base = digits_value(np.where(ok[None, :], last[:8], DIGIT0))
+    check = digits_value(np.where(ok[None, :], last[8:], DIGIT0))
+    return _unknown_unless_digits(v, t, zeros & ok & (base > 0) & (check == 97 - base % 97))
 
 
 def iban_ok(v: Val) -> Val:
-    """IBAN check digits (ISO 13616 mod 97-10), via python-stdnum, one row at a time."""
-    t = _text(v)
-    out = np.zeros(t.shape[0], dtype=np.bool_)
-    for i, row in enumerate(t):
-        text = row.tobytes().decode("latin-1").rstrip(" ")
+    """IBAN check digits (ISO 13616 mod 97-10), via python-stdnum, one record at a time."""
+    t = text_of(v)
+    out = np.zeros(t.shape[1], dtype=np.bool_)
+    for i in range(t.shape[1]):
+        text = t[:, i].tobytes().decode("latin-1").rstrip(" ")
         try:
             stdnum_iban.validate(text, check_country=False)
         except ValidationError:
@@ -170,15 +179,14 @@ def iban_ok(v: Val) -> Val:
 
 def bic_ok(v: Val) -> Val:
     """ISO 9362 shape: 4 letters (bank) + 2 letters (country) + 2 alphanumerics + 3 or blanks."""
-    t = _text(v)
-    if t.shape[-1] < 8:
-        return lift(np.zeros(t.shape[0], dtype=np.bool_), v)
+    t = text_of(v)
+    if t.shape[0] < 8:
+        return lift(np.zeros(t.shape[1], dtype=np.bool_), v)
     upper = (t >= 65) & (t <= 90)
     alnum = upper | ((t >= 48) & (t <= 57))
-    head = np.all(upper[:, :6], axis=-1) & np.all(alnum[:, 6:8], axis=-1)
-    tail = t[:, 8:11]
-    branch = np.all(alnum[:, 8:11], axis=-1) | np.all(tail == 32, axis=-1)
-    rest = np.all(t[:, 11:] == 32, axis=-1) if t.shape[-1] > 11 else True
+    head = np.all(upper[:6], axis=0) & np.all(alnum[6:8], axis=0)
+    branch = np.all(alnum[8:11], axis=0) | np.all(t[8:11] == 32, axis=0)
+    rest = np.all(t[11:] == 32, axis=0) if t.shape[0] > 11 else True
     return lift(head & branch & rest, v)
 
 
@@ -189,11 +197,11 @@ def _charset(chars: Val) -> np.ndarray:
 
 
 def only(v: Val, chars: Val) -> Val:
-    return lift(np.all(_charset(chars)[_text(v)], axis=-1), v)
+    return lift(np.all(_charset(chars)[text_of(v)], axis=0), v)
 
 
 def has_any(v: Val, chars: Val) -> Val:
-    return lift(np.any(_charset(chars)[_text(v)], axis=-1), v)
+    return lift(np.any(_charset(chars)[text_of(v)], axis=0), v)
 
 
 def control97(v: Val) -> Val:
@@ -204,12 +212,12 @@ def control97(v: Val) -> Val:
 def charsum(v: Val, table: Val) -> Val:
     lut = np.asarray(table.data, dtype=np.int64)
     small = lut.astype(np.uint8) if 0 <= lut.min() and lut.max() <= 255 else lut
-    return lift(small[_text(v)].sum(axis=-1, dtype=np.int64), v)
+    return lift(small[text_of(v)].sum(axis=0, dtype=np.int64), v)
 
 
 def signed(sign: Val, amount: Val) -> Val:
     """A magnitude with a separate sign character; unknown when the sign is not + or -."""
-    s = _text(sign)[:, 0]
+    s = text_of(sign)[0]
     plus, minus = s == ord("+"), s == ord("-")
     value = np.where(minus, -np.asarray(amount.data, dtype=np.int64), amount.data)
     bad = ~(plus | minus)

@@ -61,24 +61,53 @@ class Plan:
     invoice_group: ir.Group | None = None
 
 
+_NO_ROWS: dict[int, Bool] = {}
+
+
+def no_rows(n: int) -> Bool:
+    """A shared all-false mask of length n (read-only)."""
+    found = _NO_ROWS.get(n)
+    if found is None:
+        found = np.zeros(n, dtype=np.bool_)
+        found.flags.writeable = False
+        if len(_NO_ROWS) > 64:
+            _NO_ROWS.clear()
+        _NO_ROWS[n] = found
+    return found
+
+
 def rule_closure(rule: ir.Rule, when: Fn | None, require: Fn) -> RuleFn:
-    """violated = in force ∧ when ∧ ¬require (Kleene); also the unexplained unknown rows."""
+    """violated = in force ∧ when ∧ ¬require (Kleene); also the unexplained unknown rows.
+
+    Fast path: when every record of the scope is in force and nothing is unknown, the
+    answer is two vector operations; three-valued logic only runs where it is needed.
+    """
     start, end, gov = rule.start, rule.end, rule.governed_by
 
     def fn(scope: Scope) -> tuple[Bool, Bool]:
         n = scope.n
-        dates = scope.gov(gov)
-        active = (dates >= start) & (dates <= end)
-        if not active.any():
-            zeros = np.zeros(n, dtype=np.bool_)
+        active = scope.activity(gov, start, end)
+        if active is False:
+            zeros = no_rows(n)
             return zeros, zeros
-        v = kleene_and(Val(active), kleene_not(require(scope)))
-        if when is not None:
-            v = kleene_and(v, when(scope))
+        r = require(scope)
+        w = when(scope) if when is not None else None
+        if r.unknown is None and (w is None or w.unknown is None):
+            violated = ~np.broadcast_to(np.asarray(r.data, dtype=np.bool_), (n,))
+            if w is not None:
+                violated = violated & np.asarray(w.data, dtype=np.bool_)
+            if active is not True:
+                violated = violated & active
+            return violated, no_rows(n)
+        v = kleene_not(r)
+        if active is not True:
+            v = kleene_and(Val(active), v)
+        if w is not None:
+            v = kleene_and(v, w)
         v = broadcast(v, n)
         violated, _ = truth(v)
         if v.unknown is None or v.unexplained is None:
-            return violated, np.zeros(n, dtype=np.bool_)
+            return violated, no_rows(n)
         return violated, np.broadcast_to(v.unknown & v.unexplained, (n,))
 
     return fn

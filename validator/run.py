@@ -18,13 +18,14 @@ import numpy as np
 from compiler import Compiled, ir
 from validator.aggregates import AggRuntime, closed_openers
 from validator.chunk import Chunk
-from validator.evaluate import Env, Scope
+from validator.evaluate import Env, Scope, layout_scope
 from validator.plan import Plan, RulePlan, plan_for
 from validator.reader import Reader, ReaderFinding, reader_finding
 from validator.report import Finding, Report, simple_verdict
 from validator.values import Bool, Ints
 
 MAX_RETAINED = 100_000
+FATAL = frozenset({"empty_file", "truncated_header"})
 PRINTABLE_LOW, PRINTABLE_HIGH = 32, 126
 
 
@@ -34,11 +35,18 @@ def date_int(d: dt.date) -> int:
 
 @dataclass(slots=True)
 class Carried:
-    """A record kept for later chunks: its bytes, ordinal and invoice number."""
+    """A record kept for later chunks: its bytes, ordinal, invoice number, flagged zones."""
 
     ordinal: int
     row: np.ndarray
     invoice: int
+    flags: frozenset[str] = frozenset()
+
+
+def carry(chunk: Chunk, i: int) -> Carried:
+    """Keep row ``i`` of a chunk, with the zones its findings flagged."""
+    flags = frozenset(name for name, mask in chunk.flags.items() if mask[i])
+    return Carried(int(chunk.ordinals[i]), chunk.rows[i].copy(), int(chunk.invoices[i]), flags)
 
 
 @dataclass(slots=True)
@@ -71,15 +79,20 @@ class Run:
             as_of=self.as_of,
             date_fns=self.plan.date_fns,
         )
+        shared: dict[tuple[object, str], AggRuntime] = {}
         for spec in self.plan.aggregates:
-            runtime = AggRuntime(
-                node=spec.node,
-                mode=spec.mode,
-                parts=spec.parts,
-                this_key=spec.this_key,
-                group=spec.group,
-            )
-            self.aggs.append(runtime)
+            key = (spec.node, spec.mode)  # the same sum in several rules is computed once
+            runtime = shared.get(key)
+            if runtime is None:
+                runtime = AggRuntime(
+                    node=spec.node,
+                    mode=spec.mode,
+                    parts=spec.parts,
+                    this_key=spec.this_key,
+                    group=spec.group,
+                )
+                shared[key] = runtime
+                self.aggs.append(runtime)
             self.env.aggregate_values[id(spec.node)] = runtime.value_at
 
     @property
@@ -117,18 +130,24 @@ class Run:
             key_length=self.compiled.message.key_length,
             eof=lookahead is None,
         )
+        for k, c in enumerate(context):
+            for name in c.flags:
+                chunk.flag(name, np.array([k]))
         self._number_invoices(chunk, context)
         chunk.segments = self.segment_arrays
         chunk.segment_flags = self.seg_flags
         self._reader_checks(chunk)
         self._evaluate(chunk, self.plan.phase1, emit=chunk.is_new)
+        chunk.forget_values()  # values read before phase 1 flagged zones would miss the flags
+        shared: dict[object, object] = {}
         for agg in self.aggs:
-            agg.contributions(chunk, self.env)
+            agg.contributions(chunk, self.env, shared)
         self._evaluate(chunk, self.plan.phase2, emit=chunk.is_new)
         self._openers(chunk)
         for agg in self.aggs:
             agg.end_chunk()
         self._keep(chunk)
+        chunk.release()  # scopes point back at the chunk: break the cycle, free it now
 
     def _number_invoices(self, chunk: Chunk, context: list[Carried]) -> None:
         group = self.plan.invoice_group
@@ -163,10 +182,11 @@ class Run:
                     record_type=key.decode("latin-1"),
                 )
             )
-        bad = (chunk.rows < PRINTABLE_LOW) | (chunk.rows > PRINTABLE_HIGH)
-        rows_bad = np.flatnonzero(new & bad.any(axis=1))
+        suspect = (chunk.rows.min(axis=1) < PRINTABLE_LOW) | (chunk.rows.max(axis=1) > PRINTABLE_HIGH)
+        rows_bad = np.flatnonzero(new & suspect)
         for i in rows_bad:
-            position = int(np.argmax(bad[i])) + 1
+            bad = (chunk.rows[i] < PRINTABLE_LOW) | (chunk.rows[i] > PRINTABLE_HIGH)
+            position = int(np.argmax(bad)) + 1
             byte = int(chunk.rows[i, position - 1])
             layout = chunk.layout_of[i]
             self.findings.append(
@@ -188,17 +208,16 @@ class Run:
     ) -> None:
         for layout_name, plans in rules.items():
             idx = chunk.rows_of(layout_name)
-            if idx.size == 0:
-                continue
-            scope = Scope(chunk, plans[0].layout, idx, self.env)
+            if idx.size == 0 or (emit is not None and not emit[idx].any()):
+                continue  # only carried context rows: their flags came with them
+            scope = layout_scope(chunk, plans[0].layout, self.env)
             for rp in plans:
                 violated, unexplained = rp.fn(scope)
                 if emit is None:
                     for name in rp.flags:
                         chunk.flag(name, idx[violated])
                     continue
-                mask = emit[idx]
-                self._emit(rp, scope, violated & mask, unexplained & mask)
+                self._emit(rp, scope, violated, unexplained, emit=emit[idx])
 
     def _openers(self, chunk: Chunk) -> None:
         closed_by_group: dict[str, Ints] = {}
@@ -218,26 +237,27 @@ class Run:
                         self.open_opener[group.name] = int(chunk.ordinals[s])
                     else:
                         self.open_opener.pop(group.name, None)
-            idx = closed_by_group[group.name]
-            if idx.size == 0:
+            closed = closed_by_group[group.name]
+            if closed.size == 0:
                 continue
-            scope = Scope(chunk, rp.layout, idx, self.env)
+            # evaluated on every opener of the chunk (shared scope), reported for closed ones
+            scope = layout_scope(chunk, rp.layout, self.env)
             violated, unexplained = rp.fn(scope)
-            self._emit(rp, scope, violated, unexplained)
+            self._emit(rp, scope, violated, unexplained, emit=np.isin(scope.idx, closed))
 
     def _keep(self, chunk: Chunk) -> None:
         new_idx = np.flatnonzero(chunk.is_new)
         if new_idx.size == 0:
             return
         last = int(new_idx[-1])
-        self.previous = Carried(int(chunk.ordinals[last]), chunk.rows[last].copy(), int(chunk.invoices[last]))
+        self.previous = carry(chunk, last)
         for lay in self.plan.records:
             rows = chunk.rows_of(lay.name)
             rows = rows[chunk.is_new[rows]]
             if rows.size == 0:
                 continue
             i = int(rows[-1])
-            kept = Carried(int(chunk.ordinals[i]), chunk.rows[i].copy(), int(chunk.invoices[i]))
+            kept = carry(chunk, i)
             self.last_rows[lay.name] = kept
             if lay.name in self.plan.carry:
                 self.carried[lay.name] = kept
@@ -247,9 +267,7 @@ class Run:
                 if rows.size > room:
                     self.overflow.add(lay.name)
                 for j in rows[: max(room, 0)]:
-                    store.append(
-                        Carried(int(chunk.ordinals[j]), chunk.rows[j].copy(), int(chunk.invoices[j]))
-                    )
+                    store.append(carry(chunk, int(j)))
 
     # ------------------------------------------------------------------ end of file
 
@@ -276,6 +294,8 @@ class Run:
                 self.early.add(id(rp))
 
     def finish(self, reader: Reader) -> None:
+        if any(f.condition in FATAL for f in reader.findings):
+            return  # nothing was read: the reader's finding says why, rules would only echo it
         emit_ordinals: set[int] = set()
         rows: dict[int, Carried] = {c.ordinal: c for c in self.last_rows.values()}
         for store in self.retained.values():
@@ -299,7 +319,9 @@ class Run:
         )
         chunk.segments = self.segment_arrays
         chunk.segment_flags = self.seg_flags
-        self._evaluate(chunk, self.plan.phase1, emit=None)
+        for k, c in enumerate(ordered):
+            for name in c.flags:
+                chunk.flag(name, np.array([k]))
         for rp in self.plan.final:
             if id(rp) not in self.early:
                 self._final_rule(chunk, rp)
@@ -339,8 +361,7 @@ class Run:
             return
         scope = Scope(chunk, layout, idx, self.env)
         violated, unexplained = rp.fn(scope)
-        mask = chunk.is_new[idx]
-        self._emit(rp, scope, violated & mask, unexplained & mask)
+        self._emit(rp, scope, violated, unexplained, emit=chunk.is_new[idx])
 
     # ------------------------------------------------------------------ findings
 
@@ -353,19 +374,24 @@ class Run:
         *,
         segment: str | None = None,
         sending: bool = False,
+        emit: Bool | None = None,
     ) -> None:
+        """Record findings for the rows to report; flag every violated row (context too)."""
         if not violated.any() and not unexplained.any():
             return
         rule = rp.rule
-        zone = rule.zone
         chunk = scope.chunk
-        hits = np.flatnonzero(violated)
         if segment is None and not sending:
+            flagged = np.flatnonzero(violated)
             for name in rp.flags:
-                chunk.flag(name, scope.idx[hits])
-        elif segment is not None and hits.size and scope.seg_flags is not None:
+                chunk.flag(name, scope.idx[flagged])
+        elif segment is not None and violated.any() and scope.seg_flags is not None:
             for name in rp.flags:
                 scope.seg_flags[name] = True
+        if emit is not None:
+            violated = violated & emit
+            unexplained = unexplained & emit
+        hits = np.flatnonzero(violated)
         for k in hits:
             self.findings.append(self._finding(rule, rp.layout, scope, int(k), segment, sending))
         info = self.compiled.reader_code("rule_not_evaluable")

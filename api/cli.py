@@ -1,0 +1,203 @@
+"""The command line: ``rulebook check | validate | …`` over the same library as the service.
+
+Input: command-line arguments; files or standard input.
+Output: diagnostics, reports and files; exit status 0 (accepted / no errors), 1 (findings /
+rulebook errors), 2 (the input cannot be read or the command is misused). Bad input never
+produces a traceback.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import sys
+import traceback
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any, BinaryIO, TypeVar
+
+import click
+
+from compiler import Compiled, load_compiled
+from rulebook.diagnostics import RulebookError, render
+from rulebook.load import load, shipped_root
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXIT_OK, EXIT_FINDINGS, EXIT_UNREADABLE = 0, 1, 2
+
+
+def fail(message: str, code: int = EXIT_UNREADABLE) -> None:
+    click.echo(f"rulebook: {message}", err=True)
+    sys.exit(code)
+
+
+def guarded(fn: F) -> F:
+    """Turn unexpected errors into a one-line message (the traceback with RULEBOOK_DEBUG=1)."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except (click.exceptions.Exit, click.ClickException, SystemExit):
+            raise
+        except BrokenPipeError:
+            sys.stderr.close()
+            sys.exit(EXIT_OK)
+        except KeyboardInterrupt:
+            sys.exit(130)
+        except Exception as exc:
+            if os.environ.get("RULEBOOK_DEBUG"):
+                traceback.print_exc()
+            fail(f"internal error: {type(exc).__name__}: {exc}", 3)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def parse_date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date YYYY-MM-DD") from None
+
+
+def compiled_rulebook(path: str | None) -> Compiled:
+    """The rulebook to use; its errors end the command with status 2."""
+    try:
+        return load_compiled(path)
+    except RulebookError as exc:
+        book = load(path) if path else load()
+        click.echo(render(exc.diagnostics, book.sources), err=True)
+        fail("the rulebook has errors (see above); run 'rulebook check'")
+        raise  # unreachable
+
+
+@click.group()
+@click.version_option(package_name="rulebook")
+def main() -> None:
+    """Rulebook: INAMI/RIZIV eFact billing rules as data, compiled and checked."""
+
+
+rulebook_option = click.option(
+    "--rulebook",
+    "rulebook_dir",
+    type=click.Path(file_okay=False, exists=True),
+    default=None,
+    help="Rulebook directory (default: the rulebook shipped with this version).",
+)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@guarded
+def check(paths: tuple[str, ...], fmt: str) -> None:
+    """Compile rulebook sources and print every diagnostic (exit 1 on any error)."""
+    targets: list[str | Path] = list(paths) or [shipped_root()]
+    book = load(targets)
+    diags = list(book.diagnostics)
+    compiled = None
+    if not book.has_errors:
+        from compiler import compile_rulebook
+
+        try:
+            compiled = compile_rulebook(book)
+            diags = list(book.diagnostics) + list(compiled.warnings)
+        except RulebookError as exc:
+            diags = list(exc.diagnostics)
+    errors = sum(1 for d in diags if d.is_error)
+    if fmt == "json":
+        click.echo(
+            json.dumps(
+                {
+                    "diagnostics": [
+                        {
+                            "code": d.code,
+                            "severity": d.severity.value,
+                            "message": d.message,
+                            "file": d.span.file if d.span else None,
+                            "line": d.span.line if d.span else None,
+                            "column": d.span.column if d.span else None,
+                            "hint": d.hint,
+                        }
+                        for d in diags
+                    ],
+                    "errors": errors,
+                    "rules": len(compiled.rules) if compiled else None,
+                    "hash": book.hash,
+                },
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+    else:
+        if diags:
+            click.echo(render(diags, book.sources))
+        if compiled is not None:
+            summary = (
+                f"rulebook {compiled.version}: {len(compiled.layouts)} layouts, "
+                f"{len(compiled.rules)} rules, {len(compiled.codes)} codes"
+            )
+            click.echo(summary + ("" if diags else ", no diagnostics"), err=bool(diags))
+    sys.exit(EXIT_FINDINGS if errors else EXIT_OK)
+
+
+def open_input(path: str) -> BinaryIO:
+    if path == "-":
+        return sys.stdin.buffer
+    try:
+        return open(path, "rb")  # noqa: SIM115 - closed by the caller
+    except IsADirectoryError:
+        fail(f"{path} is a directory, not a file")
+    except FileNotFoundError:
+        fail(f"{path} does not exist")
+    except OSError as exc:
+        fail(f"cannot read {path}: {exc.strerror}")
+    raise AssertionError  # unreachable
+
+
+@main.command()
+@click.argument("file", type=str)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option("--lang", type=click.Choice(["fr", "nl"]), default="fr", help="Language of the text report.")
+@rulebook_option
+@click.option("--today", callback=parse_date, help="Reference date for 'today' (default: today).")
+@click.option("--as-of", "as_of", callback=parse_date, help="Apply the rules in force at this date.")
+@guarded
+def validate(
+    file: str,
+    fmt: str,
+    lang: str,
+    rulebook_dir: str | None,
+    today: dt.date | None,
+    as_of: dt.date | None,
+) -> None:
+    """Validate a 920000 file (exit 0 accepted, 1 findings, 2 unreadable)."""
+    from validator import to_text
+    from validator import validate as run_validation
+
+    compiled = compiled_rulebook(rulebook_dir)
+    stream = open_input(file)
+    try:
+        report = run_validation(
+            compiled, stream, name="-" if file == "-" else Path(file).name, today=today, as_of=as_of
+        )
+    except OSError as exc:
+        fail(f"cannot read {file}: {exc.strerror or exc}")
+        raise
+    finally:
+        if stream is not sys.stdin.buffer:
+            stream.close()
+    if fmt == "json":
+        click.echo(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
+    else:
+        click.echo(to_text(report, lang), nl=False)
+    sys.exit(EXIT_OK if not report.findings else EXIT_FINDINGS)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
