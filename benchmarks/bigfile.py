@@ -60,7 +60,11 @@ def build_large(compiled: Compiled, target_records: int, mutualities: int = 90) 
     kinds = [types[i : i + 2] for i in range(0, len(types), 2)]
     first_invoice = kinds.index(b"20")
     last_invoice = len(kinds) - 1 - kinds[::-1].index(b"80")
-    head, body, tail = rows[:first_invoice], rows[first_invoice : last_invoice + 1], rows[last_invoice + 1 :]
+    head, body, tail = (
+        rows[:first_invoice],
+        rows[first_invoice : last_invoice + 1],
+        rows[last_invoice + 1 :],
+    )
     bordereau = sum(1 for k in kinds if k in (b"95", b"96"))
     room = min(target_records - bordereau, MAX_ORDER) - len(head) - 1
     repeats = max(1, room // len(body))

@@ -21,6 +21,7 @@ from compiler.passes import run_passes
 from rulebook.diagnostics import Diagnostic, RulebookError
 from rulebook.load import Rulebook, directory_hash, load, shipped_root
 
+
 def _code_digest() -> str:
     """A digest of the compiler's own code: a cached rulebook is only reused by the same code."""
     import hashlib

@@ -222,8 +222,10 @@ class ExprLowerer:
                     f"({first.layout} and {other.layout} differ)",
                     e.span,
                 )
-        if first.offset == 0 and all(lay.key is not None for lay in records) and all(
-            len(lay.key or "") == first.length for lay in records
+        if (
+            first.offset == 0
+            and all(lay.key is not None for lay in records)
+            and all(len(lay.key or "") == first.length for lay in records)
         ):
             return ir.RecordKey(access=e.context, origin=e.span)
         return self.zone_ref(e.context, None, first, e.span)
@@ -334,9 +336,7 @@ class ExprLowerer:
                 return ir.Compare(op=op, left=pair[0], right=pair[1], origin=span)
         lk, rk = left.ty.kind, right.ty.kind
         if lk != rk or lk == "charmap" or (not equality and lk not in ("int", "date")):
-            raise self.fail(
-                "type-mismatch", f"cannot compare {left.ty} {op} {right.ty}", span
-            )
+            raise self.fail("type-mismatch", f"cannot compare {left.ty} {op} {right.ty}", span)
         if lk == "text":
             pair = self.text_pair(left, right, span)
             assert pair is not None
@@ -378,8 +378,7 @@ class ExprLowerer:
             return None
         raise self.fail(
             "width-mismatch",
-            f"cannot compare characters of different widths ({lraw.ty.width} and "
-            f"{rraw.ty.width})",
+            f"cannot compare characters of different widths ({lraw.ty.width} and {rraw.ty.width})",
             span,
         )
 
@@ -436,7 +435,9 @@ class ExprLowerer:
             self.expect(operand, "date", e.span, "a value compared with dates")
             dates = tuple(date_int(v.value) for v in e.values)  # type: ignore[arg-type]
             return ir.InSet(operand=operand, values=dates, negated=e.negated, origin=e.span)
-        raise self.fail("type-mismatch", "a list of values must be all numbers or all texts", e.span)
+        raise self.fail(
+            "type-mismatch", "a list of values must be all numbers or all texts", e.span
+        )
 
     def if_expr(self, e: s.IfExpr, ctx: Ctx) -> ir.Expr:
         cond = self.expect(self.expr(e.cond, ctx), "bool", e.cond.span, "an 'if' condition")
@@ -448,7 +449,9 @@ class ExprLowerer:
             then, other = as_raw(then), as_raw(other)
         elif then.ty != other.ty:
             raise self.fail(
-                "type-mismatch", f"the branches have different types ({then.ty}, {other.ty})", e.span
+                "type-mismatch",
+                f"the branches have different types ({then.ty}, {other.ty})",
+                e.span,
             )
         return ir.If(cond=cond, then=then, other=other, ty=then.ty, origin=e.span)
 

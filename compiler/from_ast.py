@@ -127,7 +127,12 @@ class Lowerer:
             fr, nl = _label(decl.labels)
             # the expression is lowered per record (see date_expr); keep a record-free copy
             self.out.dates[decl.name] = ir.DateDef(
-                name=decl.name, fr=fr, nl=nl, expr=ir.Today(), default=decl.default, origin=decl.span
+                name=decl.name,
+                fr=fr,
+                nl=nl,
+                expr=ir.Today(),
+                default=decl.default,
+                origin=decl.span,
             )
         for item in items:
             if isinstance(item, s.RuleDecl):
@@ -142,15 +147,23 @@ class Lowerer:
         layout = self.out.layouts.get(record)
         if layout is None:
             self.diags.append(
-                error("unknown-record", f"no layout declares {record}", span,
-                      did_you_mean(record, self.out.layouts))
+                error(
+                    "unknown-record",
+                    f"no layout declares {record}",
+                    span,
+                    did_you_mean(record, self.out.layouts),
+                )
             )
             return None
         found = layout.by_name.get(zone)
         if found is None:
             self.diags.append(
-                error("unknown-zone", f"{record} has no zone named {zone!r}", span,
-                      did_you_mean(zone, layout.by_name))
+                error(
+                    "unknown-zone",
+                    f"{record} has no zone named {zone!r}",
+                    span,
+                    did_you_mean(zone, layout.by_name),
+                )
             )
         return found
 
@@ -167,8 +180,11 @@ class Lowerer:
         )
         if not fits:
             self.diags.append(
-                error("type-mismatch", f"{decl.record}.{decl.zone} holds {wanted}, not {expr.ty}",
-                      decl.expr.span)
+                error(
+                    "type-mismatch",
+                    f"{decl.record}.{decl.zone} holds {wanted}, not {expr.ty}",
+                    decl.expr.span,
+                )
             )
             return
         self.out.derivations.append(
@@ -187,7 +203,10 @@ class Lowerer:
             return
         self.out.record_derivations.append(
             ir.RecordDerivation(
-                record=decl.record, source=decl.source, source_zone=source, zone=target,
+                record=decl.record,
+                source=decl.source,
+                source_zone=source,
+                zone=target,
                 origin=decl.span,
             )
         )
@@ -450,7 +469,9 @@ class Lowerer:
         if not matches:
             wanted = zone_id.rstrip("abcdefgh")
             matches = [
-                z for z in layout.zones if any(p.rstrip("abcdefgh") == wanted for p in zone_numbers(z.zone_id))
+                z
+                for z in layout.zones
+                if any(p.rstrip("abcdefgh") == wanted for p in zone_numbers(z.zone_id))
             ]
         if len(matches) == 1:
             return matches[0]
@@ -638,4 +659,3 @@ class Lowerer:
 def lower(book: Rulebook) -> Lowered:
     """Lower a checked rulebook."""
     return Lowerer(book).run()
-

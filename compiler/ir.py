@@ -18,7 +18,7 @@ NOWHERE = Span(file="<compiler>", line=0, column=0, end_line=0, end_column=0)
 
 
 def _origin() -> Span:
-    return field(default=NOWHERE, compare=False, repr=False)  # type: ignore[return-value]
+    return field(default=NOWHERE, compare=False, repr=False)
 
 
 # --------------------------------------------------------------------------- types

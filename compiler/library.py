@@ -75,8 +75,7 @@ FUNCTIONS: dict[str, Signature] = {
     "bce_ok": Signature(
         params=("raw",),
         result=BOOL,
-        fr="est un numéro BCE dont le check-digit est correct (97 − 8 premiers chiffres "
-        "modulo 97)",
+        fr="est un numéro BCE dont le check-digit est correct (97 − 8 premiers chiffres modulo 97)",
         nl="is een KBO-nummer met een juist controlecijfer (97 − eerste 8 cijfers modulo 97)",
     ),
     "iban_ok": Signature(

@@ -101,12 +101,13 @@ def _complete_mode(rule: ir.Rule, agg: ir.Aggregate, msg: ir.Message) -> tuple[s
     if rule.record in msg.singletons:
         return "final", None
     return "stream", (
-        f"{', '.join(later)} can come after {rule.record}, so the aggregate is not complete "
-        "on it"
+        f"{', '.join(later)} can come after {rule.record}, so the aggregate is not complete on it"
     )
 
 
-def classify(rules: list[ir.Rule], msg: ir.Message | None) -> tuple[list[ir.Rule], list[Diagnostic]]:
+def classify(
+    rules: list[ir.Rule], msg: ir.Message | None
+) -> tuple[list[ir.Rule], list[Diagnostic]]:
     """Set each rule's mode and phase; diagnose contexts that cannot be evaluated."""
     out: list[ir.Rule] = []
     diags: list[Diagnostic] = []

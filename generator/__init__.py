@@ -31,7 +31,8 @@ def apply_mutations(items: list[Item], mutations: Iterable[ir.Mutation]) -> list
         positions = [k for k, it in enumerate(items) if it.layout == m.record]
         if len(positions) < m.occurrence:
             raise StructureError(
-                f"{m.record}[{m.occurrence}]", f"the scenario has no {m.record} number {m.occurrence}"
+                f"{m.record}[{m.occurrence}]",
+                f"the scenario has no {m.record} number {m.occurrence}",
             )
         k = positions[m.occurrence - 1]
         if m.op == "delete":
@@ -54,7 +55,12 @@ def _encode_item(compiled: Compiled, item: Item) -> bytes:
     layout = compiled.layouts[item.layout]
     parts: list[bytes] = []
     for zone in layout.zones:
-        if zone.offset == 0 and layout.key and zone.name not in item.values and zone.name not in item.raw:
+        if (
+            zone.offset == 0
+            and layout.key
+            and zone.name not in item.values
+            and zone.name not in item.raw
+        ):
             parts.append(layout.key.encode("ascii"))
             continue
         if zone.name in item.raw:

@@ -327,8 +327,7 @@ def fill(compiled: Compiled, sending: Sending, today: int) -> None:
 def _is_sequence_seed(compiled: Compiled, filler: Filler) -> bool:
     """A constant filler of a zone that other records number as a sequence (ET10 = 1)."""
     return any(
-        f.step is not None and f.zone.name == filler.zone.name
-        for f in _sequence_fillers(compiled)
+        f.step is not None and f.zone.name == filler.zone.name for f in _sequence_fillers(compiled)
     ) and isinstance(filler.expr, ir.Const)
 
 

@@ -106,13 +106,17 @@ def check(compiled: Compiled, case: MutantCase) -> list[str]:
             problems.append(f"missing {', '.join(missing)}")
         if extra:
             details = [
-                f"{f.code}@{f.record or f.segment}/{f.zone}" for f in report.findings if f.code in extra
+                f"{f.code}@{f.record or f.segment}/{f.zone}"
+                for f in report.findings
+                if f.code in extra
             ]
             problems.append(f"unexpected {', '.join(details[:6])}")
     if case.rule.code in found and not any(
         rule_finding_matches(case, f, compiled) for f in report.findings
     ):
-        where = [f"{f.record or f.segment}/{f.zone}" for f in report.findings if f.code == case.rule.code]
+        where = [
+            f"{f.record or f.segment}/{f.zone}" for f in report.findings if f.code == case.rule.code
+        ]
         problems.append(
             f"{case.rule.code} not at record {case.target_record} zone {case.rule.zone_label} "
             f"(found at {', '.join(where)})"

@@ -101,9 +101,7 @@ def flatten(compiled: Compiled, data: dict[str, Any], *, add_derived: bool = Tru
     return items
 
 
-def _record(
-    compiled: Compiled, name: str, value: Any, path: str, *, mandatory: bool
-) -> Item:
+def _record(compiled: Compiled, name: str, value: Any, path: str, *, mandatory: bool) -> Item:
     if value is None:
         value = {}
     if not isinstance(value, dict):
@@ -163,9 +161,7 @@ def _choose(compiled: Compiled, alt: ir.SAlt, obj: dict[str, Any]) -> tuple[ir.S
     best_score = -1
     for option in alt.options:
         keys = _keys_of(option)
-        mandatory = [
-            i.name for i in option if isinstance(i, ir.SRef) and i.repeat in ("", "+")
-        ]
+        mandatory = [i.name for i in option if isinstance(i, ir.SRef) and i.repeat in ("", "+")]
         if all(obj.get(k) for k in mandatory):
             return option
         score = sum(1 for k in keys if obj.get(k))

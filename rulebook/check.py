@@ -106,7 +106,8 @@ def _check_layout(layout: s.LayoutDecl) -> Iterator[Diagnostic]:
         if zone.name in names:
             yield error(
                 "duplicate-zone",
-                f"zone name {zone.name!r} is already used in {layout.name} at {names[zone.name].span}",
+                f"zone name {zone.name!r} is already used in {layout.name} "
+                f"at {names[zone.name].span}",
                 zone.span,
             )
         names.setdefault(zone.name, zone)
@@ -153,7 +154,8 @@ def _check_layout(layout: s.LayoutDecl) -> Iterator[Diagnostic]:
         covered = expected - 1
         yield error(
             "record-length-mismatch",
-            f"the zones of {layout.name} cover positions 1-{covered}, not its length {layout.length}",
+            f"the zones of {layout.name} cover positions 1-{covered}, "
+            f"not its length {layout.length}",
             layout.span,
         )
     if layout.key is not None:
@@ -183,7 +185,9 @@ def check_code_decls(book: Rulebook) -> Iterator[Diagnostic]:
                 item.span,
             )
         if not item.labels.fr or not item.labels.nl:
-            yield error("missing-label", f"code {item.code} needs a French and a Dutch label", item.span)
+            yield error(
+                "missing-label", f"code {item.code} needs a French and a Dutch label", item.span
+            )
         if item.reports is not None:
             if item.reports not in READER_CONDITIONS:
                 yield error(
@@ -198,8 +202,7 @@ def check_code_decls(book: Rulebook) -> Iterator[Diagnostic]:
             if name not in reported:
                 yield error(
                     "missing-reader-code",
-                    f"no code reports the reader condition {name!r} "
-                    f"({READER_CONDITIONS[name]})",
+                    f"no code reports the reader condition {name!r} ({READER_CONDITIONS[name]})",
                     None,
                 )
 
@@ -214,7 +217,8 @@ def check_rules(book: Rulebook) -> Iterator[Diagnostic]:
             if overlaps(other.period, rule.period):
                 yield error(
                     "duplicate-rule",
-                    f"rule {rule.code} is already defined at {other.span} for an overlapping period",
+                    f"rule {rule.code} is already defined at {other.span} "
+                    "for an overlapping period",
                     rule.span,
                 )
                 break
@@ -240,7 +244,8 @@ def _check_rule_code(
         if rule.code[:2] != digits:
             yield error(
                 "code-record-mismatch",
-                f"code {rule.code} is about record {rule.code[:2]}, but the rule is on {rule.record}",
+                f"code {rule.code} is about record {rule.code[:2]}, "
+                f"but the rule is on {rule.record}",
                 rule.span,
             )
         lead = leading_number(rule.zone)
@@ -276,9 +281,9 @@ def _check_rule_code(
         if not (rule.labels.fr or has_fr) or not (rule.labels.nl or has_nl):
             yield error(
                 "missing-label",
-                f"code {rule.code} has no official French label; give one with fr \"…\""
+                f'code {rule.code} has no official French label; give one with fr "…"'
                 if not (rule.labels.fr or has_fr)
-                else f"code {rule.code} has no official Dutch label; give one with nl \"…\"",
+                else f'code {rule.code} has no official Dutch label; give one with nl "…"',
                 rule.span,
             )
     elif decl is not None:
@@ -306,7 +311,9 @@ def _check_period(period: s.Period) -> Iterator[Diagnostic]:
 def check_versions(book: Rulebook) -> Iterator[Diagnostic]:
     for item in book.items():
         if isinstance(item, s.TableDecl):
-            versions: list[tuple[s.Period, s.Node]] = [(v.period, v) for v in item.versions]
+            versions: list[tuple[s.Period, s.TableVersion | s.ParamVersion]] = [
+                (v.period, v) for v in item.versions
+            ]
         elif isinstance(item, s.ParamDecl):
             versions = [(v.period, v) for v in item.versions]
             if item.choices is not None:
@@ -342,11 +349,17 @@ def check_charmaps(book: Rulebook) -> Iterator[Diagnostic]:
         for entry in item.entries:
             lo, hi = ord(entry.lo), ord(entry.hi)
             if lo > hi or hi > 255:
-                yield error("bad-charmap", f"range {entry.lo!r}..{entry.hi!r} is empty or not ASCII", entry.span)
+                yield error(
+                    "bad-charmap",
+                    f"range {entry.lo!r}..{entry.hi!r} is empty or not ASCII",
+                    entry.span,
+                )
                 continue
             codes = set(range(lo, hi + 1))
             if codes & taken:
-                yield error("bad-charmap", f"range {entry.lo!r}..{entry.hi!r} overlaps another", entry.span)
+                yield error(
+                    "bad-charmap", f"range {entry.lo!r}..{entry.hi!r} overlaps another", entry.span
+                )
             taken |= codes
 
 
@@ -355,16 +368,26 @@ def check_dates(book: Rulebook) -> Iterator[Diagnostic]:
     defaults = [d for d in dates if d.default]
     has_rules = any(isinstance(i, s.RuleDecl) for i in book.items())
     if has_rules and not defaults:
-        yield error("missing-default-date", "declare which date governs the rules: date NAME default = …", None)
+        yield error(
+            "missing-default-date",
+            "declare which date governs the rules: date NAME default = …",
+            None,
+        )
     for extra in defaults[1:]:
-        yield error("duplicate-name", f"only one date can be the default (see {defaults[0].span})", extra.span)
+        yield error(
+            "duplicate-name",
+            f"only one date can be the default (see {defaults[0].span})",
+            extra.span,
+        )
 
 
 def check_labels(book: Rulebook) -> Iterator[Diagnostic]:
     for item in book.items():
         if isinstance(item, s.LayoutDecl):
             if not item.labels.fr or not item.labels.nl:
-                yield error("missing-label", f"{item.name} needs a French and a Dutch label", item.span)
+                yield error(
+                    "missing-label", f"{item.name} needs a French and a Dutch label", item.span
+                )
             for zone in item.zones:
                 if not zone.labels.fr or not zone.labels.nl:
                     yield error(
@@ -372,9 +395,10 @@ def check_labels(book: Rulebook) -> Iterator[Diagnostic]:
                         f"zone {zone.zone_id} of {item.name} needs a French and a Dutch label",
                         zone.span,
                     )
-        elif isinstance(item, s.TableDecl | s.ParamDecl | s.CharmapDecl | s.DateDecl | s.MessageDecl):
-            if not item.labels.fr or not item.labels.nl:
-                yield error("missing-label", f"{item.name} needs a French and a Dutch label", item.span)
+        elif isinstance(
+            item, s.TableDecl | s.ParamDecl | s.CharmapDecl | s.DateDecl | s.MessageDecl
+        ) and (not item.labels.fr or not item.labels.nl):
+            yield error("missing-label", f"{item.name} needs a French and a Dutch label", item.span)
 
 
 CHECKS: tuple[Callable[[Rulebook], Iterable[Diagnostic]], ...] = (

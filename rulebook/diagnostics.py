@@ -65,7 +65,7 @@ CODES: dict[str, str] = {
     "bad-period": "a validity period whose start is after its end",
     "overlapping-versions": "two versions of a table or parameter whose periods overlap",
     "unreachable-rule": "a rule that can never be evaluated",
-    "unknown-reader-condition": "a code that reports a reader condition the validator does not know",
+    "unknown-reader-condition": "a code reports a reader condition the validator does not know",
     "missing-reader-code": "a reader condition of the validator that no code reports",
     "missing-default-date": "no 'date … default' declares which date governs the rules",
     # types and expressions

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 import importlib.resources
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -162,7 +162,9 @@ def load(paths: Sequence[Path | str] | Path | str | None = None) -> Rulebook:
                     catalogue = load_catalogue(target)
                     digest.update(b"codes\0" + target.read_bytes())
                 except (OSError, ValueError) as exc:
-                    diags.append(error("bad-catalogue", f"cannot read {item.path}: {exc}", item.span))
+                    diags.append(
+                        error("bad-catalogue", f"cannot read {item.path}: {exc}", item.span)
+                    )
     scenarios: dict[str, dict[str, object]] = {}
     for folder in dirs:
         scenario_dir = folder / "instructions" / "scenarios"
@@ -174,7 +176,9 @@ def load(paths: Sequence[Path | str] | Path | str | None = None) -> Rulebook:
                 diags.append(error("bad-scenario", f"{rel}: {exc}", Span.point(rel, 1, 1)))
                 continue
             if not isinstance(data, dict):
-                diags.append(error("bad-scenario", f"{rel} is not a JSON object", Span.point(rel, 1, 1)))
+                diags.append(
+                    error("bad-scenario", f"{rel} is not a JSON object", Span.point(rel, 1, 1))
+                )
                 continue
             scenarios[path.stem] = data
     content_hash = "sha256:" + digest.hexdigest()

@@ -11,12 +11,21 @@ idea, at item granularity). Every lark exception is turned into a ``Diagnostic``
 
 from __future__ import annotations
 
+import functools
 import importlib.resources
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from lark import Lark, Token, Tree, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
-from lark import UnexpectedToken
+import lark
+from lark import (
+    Lark,
+    Token,
+    Tree,
+    UnexpectedCharacters,
+    UnexpectedEOF,
+    UnexpectedInput,
+    UnexpectedToken,
+)
 
 from rulebook import syntax
 from rulebook.diagnostics import Diagnostic, error
@@ -40,8 +49,33 @@ ITEM_KEYWORDS = frozenset(
     }
 )
 
-_GRAMMAR = importlib.resources.files("rulebook").joinpath("grammar.lark").read_text("utf-8")
-PARSER = Lark(_GRAMMAR, parser="lalr", propagate_positions=True, strict=True)
+
+def grammar_text() -> str:
+    return importlib.resources.files("rulebook").joinpath("grammar.lark").read_text("utf-8")
+
+
+@functools.cache
+def parser() -> Lark:
+    """The LALR parser, built on first use (a cached rulebook never needs it).
+
+    The grammar is free of terminal collisions and LALR conflicts: a test builds it with
+    ``strict=True`` (which needs lark's interegular extra and doubles the build time), so
+    the runtime parser skips that check.
+    """
+    return Lark(grammar_text(), parser="lalr", propagate_positions=True, cache=_cache_file())
+
+
+def _cache_file() -> str | bool:
+    """Lark's analysed grammar is cached next to the compiled rulebooks when possible."""
+    from compiler import cache_dir  # late: compiler imports this module
+
+    try:
+        folder = cache_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return False
+    return str(folder / f"lark-{lark.__version__}.cache")
+
 
 # Human names for terminals in "expected …" messages.
 _TERMINAL_WORDS = {
@@ -75,7 +109,7 @@ SYNTAX_HINTS: dict[str, list[str]] = {
         "rule 100110 B on ET10 zone 2",
         "rule 100110 B on ET10 zone 2 from 2015-01",
     ],
-    "labels are written \"français\" / \"nederlands\"": [
+    'labels are written "français" / "nederlands"': [
         'record ET10 "a" "b" length 350',
         'table t "a" "b" values 1',
     ],
@@ -138,16 +172,14 @@ def _expected_words(expected: set[str]) -> str:
 
 
 def _literal_word(terminal: str) -> str:
-    pattern = PARSER.get_terminal(terminal).pattern if terminal in _TERMINALS else None
+    known = {t.name for t in parser().terminals}
+    pattern = parser().get_terminal(terminal).pattern if terminal in known else None
     if pattern is not None and pattern.type == "str":
         return f"'{pattern.value}'"
     return terminal.lower()
 
 
-_TERMINALS = {t.name for t in PARSER.terminals}
-
-
-def _hint_for(exc: UnexpectedInput, parse: Callable[[str], object]) -> str | None:
+def _hint_for(exc: UnexpectedInput, parse: Callable[[str], Tree[Token]]) -> str | None:
     try:
         found = exc.match_examples(parse, SYNTAX_HINTS, use_accepts=True)
     except Exception:  # match_examples is best effort: a hint must never break parsing
@@ -158,9 +190,10 @@ def _hint_for(exc: UnexpectedInput, parse: Callable[[str], object]) -> str | Non
 def _syntax_diagnostic(exc: UnexpectedInput, chunk: _Chunk, path: str) -> Diagnostic:
     line = chunk.first_line + max(exc.line, 1) - 1
     column = max(exc.column, 1)
-    hint = _hint_for(exc, PARSER.parse)
+    hint = _hint_for(exc, parser().parse)
     if isinstance(exc, UnexpectedCharacters):
-        char = chunk.text[exc.pos_in_stream] if exc.pos_in_stream < len(chunk.text) else "?"
+        pos = exc.pos_in_stream or 0
+        char = chunk.text[pos] if pos < len(chunk.text) else "?"
         return error(
             "unexpected-character",
             f"unexpected character {char!r}",
@@ -196,7 +229,7 @@ def parse_source(text: str, path: str) -> tuple[syntax.SourceFile, list[Diagnost
     items: list[syntax.Item] = []
     for chunk in chunks:
         try:
-            tree = PARSER.parse(chunk.text)
+            tree = parser().parse(chunk.text)
         except UnexpectedInput as exc:
             diags.append(_syntax_diagnostic(exc, chunk, path))
             continue

@@ -18,7 +18,7 @@ _NOWHERE = Span(file="<none>", line=0, column=0, end_line=0, end_column=0)
 
 
 def _span() -> Span:
-    return field(default=_NOWHERE, compare=False, repr=False)  # type: ignore[return-value]
+    return field(default=_NOWHERE, compare=False, repr=False)
 
 
 # --------------------------------------------------------------------------- shared pieces
@@ -175,7 +175,17 @@ class Aggregate:
 
 
 Expr = (
-    Literal | Name | Ref | RecordText | Slice | Unary | Binary | Membership | IfExpr | Call | Aggregate
+    Literal
+    | Name
+    | Ref
+    | RecordText
+    | Slice
+    | Unary
+    | Binary
+    | Membership
+    | IfExpr
+    | Call
+    | Aggregate
 )
 
 

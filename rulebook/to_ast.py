@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from typing import ClassVar
 
 from lark import Token, Tree
 
@@ -19,7 +20,8 @@ from rulebook import syntax as s
 from rulebook.diagnostics import Diagnostic, error
 from rulebook.spans import Span
 
-Node = Tree | Token
+PTree = Tree[Token]
+Node = PTree | Token
 
 
 def _unquote(token: Token) -> str:
@@ -34,7 +36,7 @@ class AstBuilder:
         self.path = path
         self.offset = line_offset
         self.diagnostics: list[Diagnostic] = []
-        self._exprs: dict[str, Callable[[Tree], s.Expr]] = {
+        self._exprs: dict[str, Callable[[PTree], s.Expr]] = {
             "if_expr": self._if,
             "or_op": self._logic("or"),
             "and_op": self._logic("and"),
@@ -71,7 +73,9 @@ class AstBuilder:
             col = node.column or 1
             end_line = (node.end_line or node.line or 1) + self.offset
             end_col = node.end_column or col + len(str(node))
-            return Span(file=self.path, line=line, column=col, end_line=end_line, end_column=end_col)
+            return Span(
+                file=self.path, line=line, column=col, end_line=end_line, end_column=end_col
+            )
         meta = node.meta
         if getattr(meta, "empty", True):
             return Span.point(self.path, self.offset + 1, 1)
@@ -89,12 +93,16 @@ class AstBuilder:
     # ------------------------------------------------------------------ small helpers
 
     @staticmethod
-    def _tokens(tree: Tree, kind: str | None = None) -> list[Token]:
-        return [c for c in tree.children if isinstance(c, Token) and (kind is None or c.type == kind)]
+    def _tokens(tree: PTree, kind: str | None = None) -> list[Token]:
+        return [
+            c for c in tree.children if isinstance(c, Token) and (kind is None or c.type == kind)
+        ]
 
     @staticmethod
-    def _trees(tree: Tree, data: str | None = None) -> list[Tree]:
-        return [c for c in tree.children if isinstance(c, Tree) and (data is None or c.data == data)]
+    def _trees(tree: PTree, data: str | None = None) -> list[PTree]:
+        return [
+            c for c in tree.children if isinstance(c, Tree) and (data is None or c.data == data)
+        ]
 
     def _int(self, token: Token) -> int:
         text = str(token)
@@ -103,13 +111,13 @@ class AstBuilder:
             return 0
         return int(text)
 
-    def _labels(self, tree: Tree | None) -> s.Labels:
+    def _labels(self, tree: PTree | None) -> s.Labels:
         if tree is None:
             return s.Labels()
         strings = [_unquote(t) for t in self._tokens(tree, "STRING")]
         return s.Labels(fr=strings[0], nl=strings[1] if len(strings) > 1 else None)
 
-    def _first(self, tree: Tree, data: str) -> Tree | None:
+    def _first(self, tree: PTree, data: str) -> PTree | None:
         found = self._trees(tree, data)
         return found[0] if found else None
 
@@ -127,18 +135,18 @@ class AstBuilder:
             self.bad(f"{text!r} is not a valid date or month", token)
             return s.DateLit(value=dt.date(1900, 1, 1), month_only=True, span=self.span(token))
 
-    def _date_lit(self, tree: Tree) -> s.DateLit:
+    def _date_lit(self, tree: PTree) -> s.DateLit:
         token = self._tokens(tree)[0]
         return self._date(token)
 
-    def _code(self, tree: Tree) -> str:
+    def _code(self, tree: PTree) -> str:
         token = self._tokens(tree)[0]
         text = str(token)
         if token.type == "NUM" and (len(text) != 6 or not text[:4].isdigit()):
             self.bad(f"{text!r} is not an official code (six characters RRZZNN)", token)
         return text
 
-    def _period(self, parts: list[Tree], span: Span) -> s.Period:
+    def _period(self, parts: list[PTree], span: Span) -> s.Period:
         start = end = None
         for part in parts:
             date = self._date_lit(self._trees(part)[0])
@@ -148,19 +156,19 @@ class AstBuilder:
                 end = date
         return s.Period(start=start, end=end, span=span)
 
-    def _zone_id(self, tree: Tree) -> str:
+    def _zone_id(self, tree: PTree) -> str:
         parts: list[str] = []
         for child in tree.children:
             parts.append(str(child.children[0]) if isinstance(child, Tree) else str(child))
         return "".join(parts)
 
-    def _note(self, tree: Tree) -> str | None:
+    def _note(self, tree: PTree) -> str | None:
         note = self._first(tree, "note")
         return _unquote(self._tokens(note, "STRING")[0]) if note is not None else None
 
     # ------------------------------------------------------------------ items
 
-    def build(self, tree: Tree) -> s.Item | None:
+    def build(self, tree: PTree) -> s.Item | None:
         item = tree.children[0]
         assert isinstance(item, Tree)
         method = getattr(self, f"_item_{item.data}", None)
@@ -169,10 +177,10 @@ class AstBuilder:
         result: s.Item = method(item)
         return result
 
-    def _item_codes_import(self, tree: Tree) -> s.CodesImport:
+    def _item_codes_import(self, tree: PTree) -> s.CodesImport:
         return s.CodesImport(path=_unquote(self._tokens(tree, "STRING")[0]), span=self.span(tree))
 
-    def _item_release(self, tree: Tree) -> s.ReleaseDecl:
+    def _item_release(self, tree: PTree) -> s.ReleaseDecl:
         dates = self._trees(tree, "date_lit")
         return s.ReleaseDecl(
             version=str(self._tokens(tree, "VERSION")[0]),
@@ -182,7 +190,7 @@ class AstBuilder:
             span=self.span(tree),
         )
 
-    def _item_code_decl(self, tree: Tree) -> s.CodeDecl:
+    def _item_code_decl(self, tree: PTree) -> s.CodeDecl:
         reports = self._first(tree, "reports")
         return s.CodeDecl(
             code=self._code(self._trees(tree, "code")[0]),
@@ -193,7 +201,7 @@ class AstBuilder:
             span=self.span(tree),
         )
 
-    def _item_layout(self, tree: Tree) -> s.LayoutDecl:
+    def _item_layout(self, tree: PTree) -> s.LayoutDecl:
         kind = str(self._trees(tree, "layout_kind")[0].children[0])
         key = self._first(tree, "key")
         zones = tuple(self._zone(z) for z in self._trees(tree, "zone"))
@@ -208,7 +216,7 @@ class AstBuilder:
             span=self.span(tree),
         )
 
-    def _zone(self, tree: Tree) -> s.ZoneDecl:
+    def _zone(self, tree: PTree) -> s.ZoneDecl:
         nums = self._tokens(tree, "NUM")
         return s.ZoneDecl(
             zone_id=self._zone_id(self._trees(tree, "zone_id")[0]),
@@ -220,7 +228,7 @@ class AstBuilder:
             span=self.span(tree),
         )
 
-    def _item_message(self, tree: Tree) -> s.MessageDecl:
+    def _item_message(self, tree: PTree) -> s.MessageDecl:
         segments: tuple[str, ...] = ()
         length = 0
         productions: list[s.Production] = []
@@ -244,21 +252,21 @@ class AstBuilder:
             span=self.span(tree),
         )
 
-    def _struct_seq(self, tree: Tree) -> tuple[s.StructItem, ...]:
+    def _struct_seq(self, tree: PTree) -> tuple[s.StructItem, ...]:
         return tuple(self._struct_item(c) for c in self._trees(tree))
 
-    def _repeat(self, tree: Tree) -> str:
+    def _repeat(self, tree: PTree) -> str:
         rep = self._first(tree, "repeat")
         return str(rep.children[0]) if rep is not None else ""
 
-    def _struct_item(self, tree: Tree) -> s.StructItem:
+    def _struct_item(self, tree: PTree) -> s.StructItem:
         if tree.data == "struct_ref":
             name = str(self._tokens(tree)[0])
             return s.StructRef(name=name, repeat=self._repeat(tree), span=self.span(tree))
         options = tuple(self._struct_seq(seq) for seq in self._trees(tree, "struct_seq"))
         return s.StructAlt(options=options, repeat=self._repeat(tree), span=self.span(tree))
 
-    def _item_table(self, tree: Tree) -> s.TableDecl:
+    def _item_table(self, tree: PTree) -> s.TableDecl:
         versions = []
         for clause in self._trees(tree, "table_version"):
             parts = [c for c in self._trees(clause) if c.data.startswith("period_")]
@@ -278,13 +286,13 @@ class AstBuilder:
             span=self.span(tree),
         )
 
-    def _item_parameter(self, tree: Tree) -> s.ParamDecl:
+    def _item_parameter(self, tree: PTree) -> s.ParamDecl:
         versions = []
         choices: tuple[s.Literal, ...] | None = None
         for clause in self._trees(tree):
             if clause.data == "param_version":
                 parts = [c for c in self._trees(clause) if c.data.startswith("period_")]
-                value = [c for c in self._trees(clause) if c not in parts][0]
+                value = next(c for c in self._trees(clause) if c not in parts)
                 versions.append(
                     s.ParamVersion(
                         period=self._period(parts, self.span(clause)),
@@ -303,7 +311,7 @@ class AstBuilder:
             span=self.span(tree),
         )
 
-    def _item_charmap(self, tree: Tree) -> s.CharmapDecl:
+    def _item_charmap(self, tree: PTree) -> s.CharmapDecl:
         entries = []
         other = 0
         for clause in self._trees(tree):
@@ -326,7 +334,7 @@ class AstBuilder:
             span=self.span(tree),
         )
 
-    def _item_date_decl(self, tree: Tree) -> s.DateDecl:
+    def _item_date_decl(self, tree: PTree) -> s.DateDecl:
         expr_tree = tree.children[-1]
         return s.DateDecl(
             name=str(self._tokens(tree, "NAME")[0]),
@@ -336,7 +344,7 @@ class AstBuilder:
             span=self.span(tree),
         )
 
-    def _item_derive_zone(self, tree: Tree) -> s.DeriveZone:
+    def _item_derive_zone(self, tree: PTree) -> s.DeriveZone:
         return s.DeriveZone(
             record=str(self._tokens(tree, "RECNAME")[0]),
             zone=str(self._tokens(tree, "NAME")[0]),
@@ -344,7 +352,7 @@ class AstBuilder:
             span=self.span(tree),
         )
 
-    def _item_derive_records(self, tree: Tree) -> s.DeriveRecords:
+    def _item_derive_records(self, tree: PTree) -> s.DeriveRecords:
         records = self._tokens(tree, "RECNAME")
         names = self._tokens(tree, "NAME")
         return s.DeriveRecords(
@@ -355,7 +363,7 @@ class AstBuilder:
             span=self.span(tree),
         )
 
-    def _item_rule(self, tree: Tree) -> s.RuleDecl:
+    def _item_rule(self, tree: PTree) -> s.RuleDecl:
         letter_tree = self._first(tree, "letter")
         heads = [c for c in self._trees(tree) if c.data.startswith("period_")]
         governed = self._first(tree, "governed_by")
@@ -390,7 +398,7 @@ class AstBuilder:
             span=self.span(tree),
         )
 
-    def _mutant(self, tree: Tree) -> s.Mutant:
+    def _mutant(self, tree: PTree) -> s.Mutant:
         names = self._tokens(tree, "NAME")
         ops = []
         for op in self._trees(tree):
@@ -403,7 +411,7 @@ class AstBuilder:
             span=self.span(tree),
         )
 
-    def _mutation(self, tree: Tree) -> s.MutationOp:
+    def _mutation(self, tree: PTree) -> s.MutationOp:
         target_tree = self._trees(tree, "target")[0]
         occ = self._tokens(target_tree, "NUM")
         zone = self._tokens(target_tree, "NAME")
@@ -440,23 +448,23 @@ class AstBuilder:
             raise AssertionError(f"no AST builder for expression {node.data}")
         return handler(node)
 
-    def _if(self, tree: Tree) -> s.Expr:
+    def _if(self, tree: PTree) -> s.Expr:
         c, a, b = (self.expr(x) for x in tree.children)
         return s.IfExpr(cond=c, then=a, other=b, span=self.span(tree))
 
-    def _logic(self, op: str) -> Callable[[Tree], s.Expr]:
-        def build(tree: Tree) -> s.Expr:
+    def _logic(self, op: str) -> Callable[[PTree], s.Expr]:
+        def build(tree: PTree) -> s.Expr:
             left, right = (self.expr(x) for x in tree.children)
             return s.Binary(op=op, left=left, right=right, span=self.span(tree))
 
         return build
 
-    def _not(self, tree: Tree) -> s.Expr:
+    def _not(self, tree: PTree) -> s.Expr:
         return s.Unary(op="not", operand=self.expr(tree.children[0]), span=self.span(tree))
 
-    _CMP = {"≠": "!=", "≤": "<=", "≥": ">="}
+    _CMP: ClassVar[dict[str, str]] = {"≠": "!=", "≤": "<=", "≥": ">="}
 
-    def _compare(self, tree: Tree) -> s.Expr:
+    def _compare(self, tree: PTree) -> s.Expr:
         left, op_tree, right = tree.children
         assert isinstance(op_tree, Tree)
         op = str(op_tree.children[0])
@@ -467,8 +475,8 @@ class AstBuilder:
             span=self.span(tree),
         )
 
-    def _member(self, negated: bool) -> Callable[[Tree], s.Expr]:
-        def build(tree: Tree) -> s.Expr:
+    def _member(self, negated: bool) -> Callable[[PTree], s.Expr]:
+        def build(tree: PTree) -> s.Expr:
             operand, set_tree = tree.children
             assert isinstance(set_tree, Tree)
             if set_tree.data == "value_set":
@@ -490,7 +498,7 @@ class AstBuilder:
 
         return build
 
-    def _arith(self, tree: Tree) -> s.Expr:
+    def _arith(self, tree: PTree) -> s.Expr:
         left, op_tree, right = tree.children
         assert isinstance(op_tree, Tree)
         return s.Binary(
@@ -500,21 +508,21 @@ class AstBuilder:
             span=self.span(tree),
         )
 
-    def _neg(self, tree: Tree) -> s.Expr:
+    def _neg(self, tree: PTree) -> s.Expr:
         return s.Unary(op="-", operand=self.expr(tree.children[0]), span=self.span(tree))
 
-    def _slice(self, tree: Tree) -> s.Expr:
+    def _slice(self, tree: PTree) -> s.Expr:
         operand = self.expr(tree.children[0])
         nums = [self._int(t) for t in tree.children[1:] if isinstance(t, Token)]
         lo = nums[0]
         hi = nums[1] if len(nums) > 1 else nums[0]
         return s.Slice(operand=operand, lo=lo, hi=hi, span=self.span(tree))
 
-    def _record_text(self, tree: Tree) -> s.Expr:
+    def _record_text(self, tree: PTree) -> s.Expr:
         lo, hi = (self._int(t) for t in self._tokens(tree, "NUM"))
         return s.RecordText(lo=lo, hi=hi, span=self.span(tree))
 
-    def _literal(self, tree: Tree) -> s.Literal:
+    def _literal(self, tree: PTree) -> s.Literal:
         span = self.span(tree)
         kind = tree.data
         if kind == "true_lit":
@@ -534,10 +542,10 @@ class AstBuilder:
             return s.Literal(kind="percent", value=self._int(token), span=span)
         return s.Literal(kind="int", value=self._int(token), span=span)
 
-    def _name(self, tree: Tree) -> s.Expr:
+    def _name(self, tree: PTree) -> s.Expr:
         return s.Name(name=str(tree.children[0]), span=self.span(tree))
 
-    def _ref(self, tree: Tree) -> s.Expr:
+    def _ref(self, tree: PTree) -> s.Expr:
         context = {
             "rec_ref": "record",
             "prev_ref": "previous",
@@ -553,12 +561,12 @@ class AstBuilder:
             span=self.span(tree),
         )
 
-    def _call(self, tree: Tree) -> s.Expr:
+    def _call(self, tree: PTree) -> s.Expr:
         func = str(tree.children[0])
         args = tuple(self.expr(c) for c in tree.children[1:] if c is not None)
         return s.Call(func=func, args=args, span=self.span(tree))
 
-    def _aggregate(self, tree: Tree) -> s.Expr:
+    def _aggregate(self, tree: PTree) -> s.Expr:
         func = str(self._trees(tree, "agg_func")[0].children[0])
         value = self._first(tree, "agg_value")
         where = self._first(tree, "agg_where")

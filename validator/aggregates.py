@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import cast
 
 import numpy as np
 
@@ -21,6 +22,8 @@ from compiler import ir
 from validator.chunk import Chunk
 from validator.evaluate import Env, Fn, Scope, layout_scope
 from validator.values import Bool, Ints, Val, truth
+
+Contributions = tuple[Ints, Ints | None, Ints | None, list[tuple[Ints, Ints, Bool, Bool]]]
 
 
 @dataclass(slots=True)
@@ -73,12 +76,10 @@ class AggRuntime:
         if found is None:
             found = self._compute_parts(chunk, env)
             shared[key] = found
-        c, cu, cx, keyed_parts = found  # type: ignore[misc]
+        c, cu, cx, keyed_parts = cast(Contributions, found)
         self._accumulate(chunk, c, cu, cx, keyed_parts)
 
-    def _compute_parts(
-        self, chunk: Chunk, env: Env
-    ) -> tuple[Ints, Ints | None, Ints | None, list[tuple[Ints, Ints, Bool, Bool]]]:
+    def _compute_parts(self, chunk: Chunk, env: Env) -> Contributions:
         n = chunk.n
         c = np.zeros(n, dtype=np.int64)
         cu = np.zeros(n, dtype=np.int64)
@@ -239,9 +240,7 @@ class AggRuntime:
         if self.node.this_key is None:
             t = self.total
             n = scope.n
-            return _val(
-                np.full(n, t.value), np.full(n, t.unknown), np.full(n, t.unexplained)
-            )
+            return _val(np.full(n, t.value), np.full(n, t.unknown), np.full(n, t.unexplained))
         assert self.this_key is not None
         k = self.this_key(scope)
         keys = np.broadcast_to(np.asarray(k.data, dtype=np.int64), (scope.n,))
@@ -287,7 +286,7 @@ class AggRuntime:
     def end_chunk(self) -> None:
         """Fold this chunk's keyed contributions into the carried totals."""
         if self._contrib is not None and self._unkeyed_run is not None:
-            p, kk, c, cu, cx = self._contrib
+            _, kk, c, cu, cx = self._contrib
             for key in np.unique(kk):
                 sel = kk == key
                 t = self.keyed.setdefault(int(key), Totals())
@@ -343,4 +342,4 @@ def closed_openers(chunk: Chunk, group: ir.Group, candidates: Ints) -> Ints:
     start = chunk.group_start(group)
     ends = _group_ends(start, chunk.n)[candidates]
     closed = (ends < chunk.n - 1) | chunk.eof
-    return candidates[closed]
+    return np.asarray(candidates[closed], dtype=np.int64)

@@ -506,9 +506,7 @@ class ExprCompiler:
                 return self._pair_charsum(span, values, self._generic_call(e))
         return self._generic_call(e)
 
-    def _pair_charsum(
-        self, span: tuple[int, int], values: tuple[int, ...], fallback: Fn
-    ) -> Fn:
+    def _pair_charsum(self, span: tuple[int, int], values: tuple[int, ...], fallback: Fn) -> Fn:
         """charsum of an own even-aligned span, two characters per table lookup."""
         table = pair_table(values)
         offset, length = span
@@ -517,7 +515,7 @@ class ExprCompiler:
             if scope.segment_row is not None or max(values) > 255:
                 return fallback(scope)
             pairs = scope.rows[:, offset : offset + length].view(np.uint16)
-            return Val(np.take(table, pairs).sum(axis=1, dtype=np.int64))
+            return Val(table[pairs].sum(axis=1, dtype=np.uint32).astype(np.int64))
 
         return fn
 
@@ -557,9 +555,7 @@ def own_span(e: ir.Expr) -> tuple[int, int] | None:
     return None
 
 
-def _version_value(
-    versions: tuple[ir.Version, ...], date: int, width: int | None = None
-) -> object:
+def _version_value(versions: tuple[ir.Version, ...], date: int, width: int | None = None) -> object:
     for version in versions:
         if version.start <= date <= version.end:
             value = version.value

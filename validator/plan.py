@@ -123,9 +123,11 @@ def build_plan(compiled: Compiled) -> Plan:
     for rule in compiled.rules:
         comp = ExprCompiler(compiled, rule.governed_by)
         when = comp(rule.when) if rule.when is not None else None
-        rp = RulePlan(rule=rule, layout=compiled.layouts[rule.record], fn=rule_closure(
-            rule, when, comp(rule.require)
-        ))
+        rp = RulePlan(
+            rule=rule,
+            layout=compiled.layouts[rule.record],
+            fn=rule_closure(rule, when, comp(rule.require)),
+        )
         exprs = [e for e in (rule.when, rule.require) if e is not None]
         rp.flags = _flag_zones(rule, exprs)
         for e in exprs:
@@ -150,10 +152,10 @@ def build_plan(compiled: Compiled) -> Plan:
         else:
             target = plan.phase1 if rule.phase == 1 else plan.phase2
             target.setdefault(rule.record, []).append(rp)
-    for group in msg.groups.values():
-        for name in (group.opener, group.closer):
-            if name is not None:
-                plan.carry.add(name)
+    for g in msg.groups.values():
+        for edge in (g.opener, g.closer):
+            if edge is not None:
+                plan.carry.add(edge)
     plan.final.sort(key=lambda rp: rp.rule.phase)
     return plan
 

@@ -103,7 +103,10 @@ class Run:
 
     def process(self, rows: np.ndarray, first: int, lookahead: np.ndarray | None) -> None:
         context = sorted(
-            {c.ordinal: c for c in [*self.carried.values(), *([self.previous] if self.previous else [])]}.values(),
+            {
+                c.ordinal: c
+                for c in [*self.carried.values(), *([self.previous] if self.previous else [])]
+            }.values(),
             key=lambda c: c.ordinal,
         )
         parts = [np.stack([c.row for c in context])] if context else []
@@ -182,7 +185,9 @@ class Run:
                     record_type=key.decode("latin-1"),
                 )
             )
-        suspect = (chunk.rows.min(axis=1) < PRINTABLE_LOW) | (chunk.rows.max(axis=1) > PRINTABLE_HIGH)
+        suspect = (chunk.rows.min(axis=1) < PRINTABLE_LOW) | (
+            chunk.rows.max(axis=1) > PRINTABLE_HIGH
+        )
         rows_bad = np.flatnonzero(new & suspect)
         for i in rows_bad:
             bad = (chunk.rows[i] < PRINTABLE_LOW) | (chunk.rows[i] > PRINTABLE_HIGH)
@@ -203,9 +208,7 @@ class Run:
                 )
             )
 
-    def _evaluate(
-        self, chunk: Chunk, rules: dict[str, list[RulePlan]], emit: Bool | None
-    ) -> None:
+    def _evaluate(self, chunk: Chunk, rules: dict[str, list[RulePlan]], emit: Bool | None) -> None:
         for layout_name, plans in rules.items():
             idx = chunk.rows_of(layout_name)
             if idx.size == 0 or (emit is not None and not emit[idx].any()):
@@ -304,9 +307,7 @@ class Run:
                 emit_ordinals.add(c.ordinal)
         ordered = sorted(rows.values(), key=lambda c: c.ordinal)
         length = self.compiled.message.record_length
-        data = (
-            np.stack([c.row for c in ordered]) if ordered else np.zeros((0, length), np.uint8)
-        )
+        data = np.stack([c.row for c in ordered]) if ordered else np.zeros((0, length), np.uint8)
         chunk = Chunk(
             rows=data,
             ordinals=np.array([c.ordinal for c in ordered], dtype=np.int64),
@@ -490,7 +491,9 @@ def validate(
     findings.sort(key=Finding.sort_key)
     refused = {f.invoice for f in findings if f.invoice and f.letter in ("B", "F", "R")}
     error_rate = len(refused) / run.invoice_count if run.invoice_count else 0.0
-    seg200 = reader.segments.get(compiled.message.segments[0]) if compiled.message.segments else None
+    seg200 = (
+        reader.segments.get(compiled.message.segments[0]) if compiled.message.segments else None
+    )
     governing = _governing(run)
     return Report(
         rulebook_version=compiled.version,
