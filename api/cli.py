@@ -20,7 +20,7 @@ from typing import Any, BinaryIO, TypeVar
 
 import click
 
-from compiler import Compiled, load_compiled
+from compiler import Compiled, compile_rulebook, load_compiled
 from rulebook.diagnostics import RulebookError, render
 from rulebook.load import load, shipped_root
 
@@ -100,16 +100,12 @@ def check(paths: tuple[str, ...], fmt: str) -> None:
     """Compile rulebook sources and print every diagnostic (exit 1 on any error)."""
     targets: list[str | Path] = list(paths) or [shipped_root()]
     book = load(targets)
-    diags = list(book.diagnostics)
     compiled = None
-    if not book.has_errors:
-        from compiler import compile_rulebook
-
-        try:
-            compiled = compile_rulebook(book)
-            diags = list(book.diagnostics) + list(compiled.warnings)
-        except RulebookError as exc:
-            diags = list(exc.diagnostics)
+    try:
+        compiled = compile_rulebook(book)
+        diags = list(compiled.warnings)  # every warning of the sources and of compilation
+    except RulebookError as exc:
+        diags = list(exc.diagnostics)
     errors = sum(1 for d in diags if d.is_error)
     if fmt == "json":
         click.echo(

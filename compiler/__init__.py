@@ -14,6 +14,7 @@ import os
 import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from compiler import ir
 from compiler.from_ast import lower
@@ -43,6 +44,7 @@ class Compiled:
     version: str
     message: ir.Message
     layouts: dict[str, ir.Layout]
+    messages: dict[str, ir.Message] = field(default_factory=dict, compare=False)
     tables: dict[str, ir.Table]
     params: dict[str, ir.Param]
     charmaps: dict[str, ir.Charmap]
@@ -51,7 +53,7 @@ class Compiled:
     codes: dict[str, ir.CodeInfo]
     rules: tuple[ir.Rule, ...]
     releases: tuple[ir.Release, ...]
-    scenarios: dict[str, dict[str, object]] = field(default_factory=dict, compare=False)
+    scenarios: dict[str, dict[str, Any]] = field(default_factory=dict, compare=False)
     derivations: tuple[ir.Derivation, ...] = ()
     record_derivations: tuple[ir.RecordDerivation, ...] = ()
     warnings: tuple[Diagnostic, ...] = ()
@@ -89,9 +91,7 @@ class Compiled:
 def compile_rulebook(book: Rulebook) -> Compiled:
     """Compile a loaded rulebook; raise ``RulebookError`` if it has errors."""
     diags = list(book.diagnostics)
-    if any(d.is_error for d in diags):
-        raise RulebookError(diags)
-    lowered = lower(book)
+    lowered = lower(book)  # even with syntax errors elsewhere: report every problem at once
     diags.extend(lowered.diagnostics)
     rules, found = run_passes(lowered.rules, lowered.message)
     diags.extend(found)
@@ -112,6 +112,7 @@ def compile_rulebook(book: Rulebook) -> Compiled:
         hash=book.hash,
         version=releases[-1].version if releases else "unreleased",
         message=lowered.message,
+        messages=lowered.messages,
         layouts=lowered.layouts,
         tables=lowered.tables,
         params=lowered.params,
@@ -152,8 +153,6 @@ def load_compiled(path: Path | str | None = None, *, use_cache: bool = True) -> 
         except Exception:  # a broken cache entry is rebuilt, never trusted
             pass
     book = load(root)
-    if book.has_errors:
-        raise RulebookError(book.diagnostics)
     compiled = compile_rulebook(book)
     if target is None or compiled.hash != content_hash:
         return compiled

@@ -25,6 +25,7 @@ class Lowered:
 
     layouts: dict[str, ir.Layout] = field(default_factory=dict)
     message: ir.Message | None = None
+    messages: dict[str, ir.Message] = field(default_factory=dict)
     tables: dict[str, ir.Table] = field(default_factory=dict)
     params: dict[str, ir.Param] = field(default_factory=dict)
     charmaps: dict[str, ir.Charmap] = field(default_factory=dict)
@@ -82,9 +83,12 @@ class Lowerer:
         for item in items:
             if isinstance(item, s.LayoutDecl):
                 self.layout(item)
-        messages = [i for i in items if isinstance(i, s.MessageDecl)]
-        if messages:
-            self.out.message = self.message(messages[0])
+        for decl in (i for i in items if isinstance(i, s.MessageDecl)):
+            lowered = self.message(decl)
+            if lowered is not None:
+                self.out.messages[lowered.name] = lowered
+                if self.out.message is None:
+                    self.out.message = lowered  # the first message is the one files are read as
         for item in items:
             if isinstance(item, s.TableDecl):
                 self.table(item)
@@ -123,16 +127,16 @@ class Lowerer:
             self.diags,
         )
         self.date_decls = {i.name: i for i in items if isinstance(i, s.DateDecl)}
-        for decl in self.date_decls.values():
-            fr, nl = _label(decl.labels)
+        for date_decl in self.date_decls.values():
+            fr, nl = _label(date_decl.labels)
             # the expression is lowered per record (see date_expr); keep a record-free copy
-            self.out.dates[decl.name] = ir.DateDef(
-                name=decl.name,
+            self.out.dates[date_decl.name] = ir.DateDef(
+                name=date_decl.name,
                 fr=fr,
                 nl=nl,
                 expr=ir.Today(),
-                default=decl.default,
-                origin=decl.span,
+                default=date_decl.default,
+                origin=date_decl.span,
             )
         for item in items:
             if isinstance(item, s.RuleDecl):

@@ -15,6 +15,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from rulebook import syntax
 from rulebook.catalogue import Catalogue, load_catalogue
@@ -35,7 +36,7 @@ class Rulebook:
     catalogue: Catalogue = field(compare=False)
     hash: str
     diagnostics: tuple[Diagnostic, ...]
-    scenarios: dict[str, dict[str, object]] = field(default_factory=dict, compare=False)
+    scenarios: dict[str, dict[str, Any]] = field(default_factory=dict, compare=False)
 
     def items(self) -> Iterable[syntax.Item]:
         for f in self.files:
@@ -165,7 +166,7 @@ def load(paths: Sequence[Path | str] | Path | str | None = None) -> Rulebook:
                     diags.append(
                         error("bad-catalogue", f"cannot read {item.path}: {exc}", item.span)
                     )
-    scenarios: dict[str, dict[str, object]] = {}
+    scenarios: dict[str, dict[str, Any]] = {}
     for folder in dirs:
         scenario_dir = folder / "instructions" / "scenarios"
         for path in sorted(scenario_dir.glob("*.json")) if scenario_dir.is_dir() else []:

@@ -363,7 +363,7 @@ class AstBuilder:
             span=self.span(tree),
         )
 
-    def _item_rule(self, tree: PTree) -> s.RuleDecl:
+    def _item_rule(self, tree: PTree) -> s.RuleDecl | None:
         letter_tree = self._first(tree, "letter")
         heads = [c for c in self._trees(tree) if c.data.startswith("period_")]
         governed = self._first(tree, "governed_by")
@@ -375,9 +375,15 @@ class AstBuilder:
         fill_ref: s.Ref | s.Name | None = None
         if fills is not None:
             ref = self.expr(fills.children[0])
-            assert isinstance(ref, s.Ref | s.Name)
-            fill_ref = ref
-        assert require is not None
+            if isinstance(ref, s.Ref | s.Name):
+                fill_ref = ref
+            else:
+                self.diagnostics.append(error("bad-fill", "'fills' names a zone", self.span(fills)))
+        if require is None:
+            self.diagnostics.append(
+                error("unexpected-end", "a rule needs a 'require' clause", self.span(tree))
+            )
+            return None
         return s.RuleDecl(
             code=self._code(self._trees(tree, "code")[0]),
             letter=str(letter_tree.children[0]) if letter_tree is not None else None,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 LETTERS = ("B", "F", "R", "S", "E")
 
@@ -43,7 +44,7 @@ class Finding:
             return (2, 0, 0, self.start or 0, self.code)
         return (1, 0, self.record, self.start or 0, self.code)
 
-    def to_json(self) -> dict[str, object]:
+    def to_json(self) -> dict[str, Any]:
         return {
             "code": self.code,
             "letter": self.letter,
@@ -84,7 +85,7 @@ class Report:
             counts[f.letter] = counts.get(f.letter, 0) + 1
         return counts
 
-    def to_json(self) -> dict[str, object]:
+    def to_json(self) -> dict[str, Any]:
         return {
             "rulebook": {"version": self.rulebook_version, "hash": self.rulebook_hash},
             "file": {
