@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import itertools
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +75,17 @@ def build_large(compiled: Compiled, target_records: int, mutualities: int = 90) 
         np.tile(body[m * per_mutuality : (m + 1) * per_mutuality], (repeats, 1))
         for m in range(mutualities)
     ]
+    # top up with whole invoices of the last mutuality until the order numbers run out
+    last = body[(mutualities - 1) * per_mutuality :]
+    starts = [i for i in range(len(last)) if last[i, :2].tobytes() == b"20"] + [len(last)]
+    left = room - repeats * len(body)
+    extra = [last[a:b] for a, b in itertools.pairwise(starts)]
+    while left > 0 and extra:
+        fitting = [inv for inv in extra if len(inv) <= left]
+        if not fitting:
+            break
+        blocks.append(fitting[0])
+        left -= len(fitting[0])
     big = np.concatenate([head, *blocks, tail])
     segments = {}
     offset = 0
@@ -97,3 +109,59 @@ def cached_large(compiled: Compiled, target_records: int, folder: Path) -> Path:
         tmp.write_bytes(build_large(compiled, target_records))
         tmp.replace(path)
     return path
+
+
+def write_oversized(compiled: Compiled, valid: Path, target_bytes: int, path: Path) -> int:
+    """Write a file of at least ``target_bytes`` by repeating the invoices of ``valid``.
+
+    No valid sending exceeds 999,999 numbered records, so this file cannot be valid: order
+    numbers wrap to 000000 after 999,999 (one 200210-type finding per wrap) and the sending
+    totals count the first copy only. Every record keeps a correct control digit, so the
+    findings stay a handful and the file measures the validator's memory, not the report's.
+    Returns the number of 350-character records written.
+    """
+    content = valid.read_bytes()
+    head_len = sum(compiled.layouts[s].length for s in compiled.message.segments)
+    length = compiled.message.record_length
+    rows = np.frombuffer(content, dtype=np.uint8, offset=head_len).reshape(-1, length)
+    kinds = rows[:, 0].astype(np.int64) * 256 + rows[:, 1]
+    code = {k: ord(k[0]) * 256 + ord(k[1]) for k in ("20", "80")}  # record types as 2 bytes
+    first = int(np.argmax(kinds == code["20"]))
+    last = len(rows) - 1 - int(np.argmax(kinds[::-1] == code["80"]))
+    head, body, tail = rows[:first], rows[first : last + 1], rows[last + 1 :]
+    copies = max(1, -(-(target_bytes - head_len - (len(head) + len(tail)) * length) // body.nbytes))
+    today = 20261101
+    order = compiled.layouts["ET10"].by_name["order_number"]
+    numbered = [
+        code
+        for layout in compiled.layouts.values()
+        if layout.kind == "record" and "order_number" in layout.by_name
+        for code in [ord(layout.key[0]) * 256 + ord(layout.key[1])]
+    ]
+
+    def renumbered(block: np.ndarray, first_number: int) -> np.ndarray:
+        out = np.array(block)
+        mask = np.isin(out[:, 0].astype(np.int64) * 256 + out[:, 1], numbered)
+        numbers = (first_number + np.cumsum(mask) - 1) % 1_000_000
+        text = np.char.zfill(numbers[mask].astype("U6"), 6).astype("S6")
+        out[mask, order.offset : order.end] = np.frombuffer(text.tobytes(), np.uint8).reshape(-1, 6)
+        sending = Sending(rows=np.concatenate([head[:1], out]), segments={})
+        fill(compiled, sending, today, only={"control"})
+        return sending.rows[1:]
+
+    tmp = path.with_suffix(".tmp")
+    written = 0
+    with open(tmp, "wb") as out:
+        out.write(content[:head_len])
+        out.write(head.tobytes())
+        written += len(head)
+        number = len(head) + 1
+        for _ in range(copies):
+            block = renumbered(body, number)
+            out.write(block.tobytes())
+            written += len(block)
+            number += len(block)
+        out.write(renumbered(tail, number).tobytes())
+        written += len(tail)
+    tmp.replace(path)
+    return written

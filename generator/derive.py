@@ -10,6 +10,7 @@ expression. Fillers run in dependency order (totals before control digits); sequ
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -286,10 +287,14 @@ def _is_frozen(sending: Sending, rows: np.ndarray, zone: str) -> np.ndarray:
     return np.array([(int(r), zone) in sending.frozen_rows for r in rows], dtype=np.bool_)
 
 
-def fill(compiled: Compiled, sending: Sending, today: int) -> None:
-    """Fill every derived zone in place."""
+def fill(
+    compiled: Compiled, sending: Sending, today: int, only: Collection[str] | None = None
+) -> None:
+    """Fill every derived zone in place (or only the zones named in ``only``)."""
     done_sequences: set[str] = set()
     for filler in fillers(compiled):
+        if only is not None and filler.zone.name not in only:
+            continue
         if filler.step is not None or _is_sequence_seed(compiled, filler):
             if filler.zone.name not in done_sequences:
                 _number(compiled, sending, filler.zone.name)

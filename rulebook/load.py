@@ -56,12 +56,19 @@ def shipped_root() -> Path:
 
 
 def source_files(root: Path) -> list[Path]:
-    """The source files of a rulebook directory, layouts first, in a stable order."""
+    """The source files of a rulebook directory, layouts first, in a stable order.
+
+    A rulebook root holds ``record_layouts/`` and ``instructions/``; any other directory
+    contributes the ``.layout`` and ``.rules`` files directly inside it.
+    """
     found: list[Path] = []
-    for sub, suffix in (("record_layouts", ".layout"), ("instructions", ".rules")):
-        folder = root / sub
+    folders = [root / "record_layouts", root / "instructions"]
+    if not any(f.is_dir() for f in folders):
+        folders = [root, root]
+    for folder, suffix in zip(folders, (".layout", ".rules"), strict=True):
         if folder.is_dir():
-            found.extend(sorted(folder.rglob(f"*{suffix}")))
+            pattern = f"*{suffix}" if folder == root else f"**/*{suffix}"
+            found.extend(sorted(folder.glob(pattern)))
     return found
 
 
@@ -114,8 +121,8 @@ def load(paths: Sequence[Path | str] | Path | str | None = None) -> Rulebook:
                 diags.append(
                     error(
                         "io-error",
-                        f"no .layout or .rules files under {p} (expected record_layouts/ "
-                        "and instructions/ folders)",
+                        f"no .layout or .rules files in {p} (nor in record_layouts/ and "
+                        "instructions/ under it)",
                         None,
                     )
                 )

@@ -135,12 +135,16 @@ def _where(f: Finding, lang: str) -> str:
     return place
 
 
+def plural(count: int, noun: str) -> str:
+    return f"{count:,} {noun}" + ("" if count == 1 else "s")
+
+
 def to_text(report: Report, lang: str = "fr") -> str:
     """A report a person can read: verdict first, then findings grouped by invoice."""
     lines = [
         f"{report.file_name}: {report.verdict}",
-        f"  message {report.message or '?'}, {report.records} records, {report.invoices} invoices; "
-        f"rulebook {report.rulebook_version} ({report.rulebook_hash[:19]}…)",
+        f"  message {report.message or '?'}, {plural(report.records, 'record')}, "
+        f"{plural(report.invoices, 'invoice')}; rulebook {report.rulebook_version} ({report.rulebook_hash[:19]}…)",
     ]
     counts = report.by_letter()
     lines.append(

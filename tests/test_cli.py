@@ -1,0 +1,141 @@
+"""The installed ``rulebook`` command, run as a user runs it: exit codes, output, examples."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from compiler import Compiled
+from generator import generate
+from generator.mutants import scenario_date
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+GOLDEN = ROOT / "tests" / "golden" / "errors"
+
+
+def rulebook(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[str]:
+    command = shutil.which("rulebook")
+    base = [command] if command else [sys.executable, "-m", "api.cli"]
+    return subprocess.run(
+        [*base, *args],
+        input=stdin.decode("latin-1") if stdin is not None else None,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
+
+
+def test_check_the_shipped_rulebook() -> None:
+    result = rulebook("check")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("rulebook 2026.1: 13 layouts, ")
+    assert result.stdout.rstrip().endswith(", no diagnostics")
+
+
+def test_check_a_broken_source_locates_every_error() -> None:
+    result = rulebook("check", str(GOLDEN / "_prelude"), str(GOLDEN / "unknown-zone.rules"))
+    assert result.returncode == 1
+    assert "unknown-zone.rules:" in result.stdout
+    assert "[unknown-zone]" in result.stdout or "unknown-zone" in result.stdout
+    assert "^" in result.stdout  # the caret excerpt
+
+
+def test_check_json_lists_diagnostics_with_positions() -> None:
+    result = rulebook(
+        "check", str(GOLDEN / "_prelude"), str(GOLDEN / "unknown-zone.rules"), "--format", "json"
+    )
+    assert result.returncode == 1
+    data = json.loads(result.stdout)
+    assert data["errors"] >= 1
+    first = data["diagnostics"][0]
+    assert first["file"].endswith("unknown-zone.rules")
+    assert isinstance(first["line"], int) and isinstance(first["column"], int)
+
+
+@pytest.mark.parametrize("name", ["baseline", "credit", "hospital", "mediprima"])
+def test_examples_are_accepted(name: str) -> None:
+    result = rulebook("validate", str(EXAMPLES / f"{name}.920000"), "--today", "2026-11-01")
+    assert result.returncode == 0, result.stdout
+    assert result.stdout.splitlines()[0] == f"{name}.920000: accepted"
+
+
+@pytest.mark.parametrize("name", ["baseline", "credit", "hospital", "mediprima"])
+def test_examples_are_what_the_generator_makes(compiled: Compiled, name: str) -> None:
+    """The shipped examples follow the rulebook: regenerate them when this fails."""
+    expected = generate(compiled, compiled.scenarios[name], today=scenario_date(compiled, name))
+    assert (EXAMPLES / f"{name}.920000").read_bytes() == expected
+
+
+def test_text_report_groups_by_invoice_with_zone_and_value() -> None:
+    result = rulebook("validate", str(EXAMPLES / "wrong-niss.920000"), "--today", "2026-11-01")
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    assert lines[0] == "wrong-niss.920000: accepted_with_errors"
+    assert "invoice 1" in lines
+    block = "\n".join(lines[lines.index("invoice 1") :])
+    assert "F 200802  record 2 (ET20) zone 8 Identification du bénéficiaire [36-48]" in block
+    assert "value: '0085073003329'" in block
+
+
+def test_dutch_text_report() -> None:
+    result = rulebook(
+        "validate", str(EXAMPLES / "wrong-niss.920000"), "--today", "2026-11-01", "--lang", "nl"
+    )
+    assert "zone 8 Identificatie van de rechthebbende" in result.stdout
+
+
+def test_json_report_from_standard_input() -> None:
+    data = (EXAMPLES / "wrong-niss.920000").read_bytes()
+    result = rulebook("validate", "-", "--format", "json", "--today", "2026-11-01", stdin=data)
+    assert result.returncode == 1
+    report = json.loads(result.stdout)
+    assert report["file"]["name"] == "-"
+    assert [(f["code"], f["record"], f["zone"]) for f in report["findings"]] == [
+        ("200802", 2, "8"),
+        ("800802", 5, "8"),
+    ]
+
+
+def test_unknown_rulebook_directory_is_a_usage_error(tmp_path: Path) -> None:
+    result = rulebook("validate", str(EXAMPLES / "baseline.920000"), "--rulebook", "/nonexistent")
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+
+
+def test_broken_rulebook_is_exit_2_with_diagnostics(tmp_path: Path) -> None:
+    book = tmp_path / "book"
+    shutil.copytree(ROOT / "instructions", book / "instructions")
+    shutil.copytree(ROOT / "record_layouts", book / "record_layouts")
+    rules = book / "instructions" / "et10.rules"
+    rules.write_text(rules.read_text("utf-8") + "\nrule 100201 B on ET10 zone 2\n  require nope\n")
+    result = rulebook("validate", str(EXAMPLES / "baseline.920000"), "--rulebook", str(book))
+    assert result.returncode == 2
+    assert "et10.rules:" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_version() -> None:
+    result = rulebook("--version")
+    assert result.returncode == 0 and "0.1.0" in result.stdout
+
+
+def test_readme_documents_every_diagnostic_code_and_reader_condition() -> None:
+    from rulebook.conditions import READER_CONDITIONS
+    from rulebook.diagnostics import CODES
+
+    readme = (ROOT / "README.md").read_text("utf-8")
+    assert [c for c in CODES if f"| `{c}` |" not in readme] == []
+    assert [c for c in READER_CONDITIONS if f"`{c}`" not in readme] == []
+
+
+def test_readme_quick_start_scripts_exist() -> None:
+    readme = (ROOT / "README.md").read_text("utf-8")
+    for script in ("scripts/start", "scripts/test"):
+        assert f"bash {script}" in readme and (ROOT / script).is_file()
+    assert "bash scripts/test" in (ROOT / ".ci" / "run").read_text("utf-8")
