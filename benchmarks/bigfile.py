@@ -133,10 +133,9 @@ def write_oversized(compiled: Compiled, valid: Path, target_bytes: int, path: Pa
     today = 20261101
     order = compiled.layouts["ET10"].by_name["order_number"]
     numbered = [
-        code
+        ord(layout.key[0]) * 256 + ord(layout.key[1])
         for layout in compiled.layouts.values()
-        if layout.kind == "record" and "order_number" in layout.by_name
-        for code in [ord(layout.key[0]) * 256 + ord(layout.key[1])]
+        if layout.key is not None and "order_number" in layout.by_name
     ]
 
     def renumbered(block: np.ndarray, first_number: int) -> np.ndarray:

@@ -144,7 +144,8 @@ def to_text(report: Report, lang: str = "fr") -> str:
     lines = [
         f"{report.file_name}: {report.verdict}",
         f"  message {report.message or '?'}, {plural(report.records, 'record')}, "
-        f"{plural(report.invoices, 'invoice')}; rulebook {report.rulebook_version} ({report.rulebook_hash[:19]}…)",
+        f"{plural(report.invoices, 'invoice')}; "
+        f"rulebook {report.rulebook_version} ({report.rulebook_hash[:19]}…)",
     ]
     counts = report.by_letter()
     lines.append(

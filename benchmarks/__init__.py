@@ -1,0 +1,1 @@
+"""Benchmarks: large files built with the generator, throughput and memory of validate."""
