@@ -23,11 +23,12 @@ import click
 from compiler import Compiled, compile_rulebook, load_compiled
 from rulebook.diagnostics import RulebookError, render
 from rulebook.load import load, shipped_root
+from validator.reader import DEFAULT_BLOCK_RECORDS
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 EXIT_OK, EXIT_FINDINGS, EXIT_UNREADABLE = 0, 1, 2
-DEFAULT_BLOCK = 49152
+DEFAULT_BLOCK = DEFAULT_BLOCK_RECORDS
 
 
 def fail(message: str, code: int = EXIT_UNREADABLE) -> None:
@@ -211,6 +212,33 @@ def validate(
     else:
         click.echo(to_text(report, lang), nl=False)
     sys.exit(EXIT_OK if not report.findings else EXIT_FINDINGS)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
+@rulebook_option
+@click.option(
+    "--max-bytes",
+    type=click.IntRange(1),
+    default=None,
+    help="Largest request body accepted (default 200 MB, or RULEBOOK_MAX_BYTES).",
+)
+@guarded
+def serve(host: str, port: int, rulebook_dir: str | None, max_bytes: int | None) -> None:
+    """Start the HTTP validation service (the rulebook is compiled once, at start-up)."""
+    import uvicorn
+
+    from api.service import create_app
+
+    compiled = compiled_rulebook(rulebook_dir)
+    app = create_app(compiled, max_bytes=max_bytes)
+    shown = f"[{host}]" if ":" in host else host
+    click.echo(
+        f"rulebook {compiled.version} ({compiled.hash[:19]}…): {len(compiled.rules)} rules\n"
+        f"serving on http://{shown}:{port}  (API docs: http://{shown}:{port}/docs)"
+    )
+    uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
 if __name__ == "__main__":  # pragma: no cover

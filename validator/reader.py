@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import Protocol
 
 import numpy as np
 
@@ -21,6 +21,15 @@ from validator.report import Finding
 from validator.values import Bytes2D
 
 PEEK = 8192
+
+
+DEFAULT_BLOCK_RECORDS = 49152  # records evaluated together: ~4.5 KB of memory each
+
+
+class ByteSource(Protocol):
+    """What the reader needs of its input: a file, standard input, an HTTP body pipe."""
+
+    def read(self, n: int = -1, /) -> bytes: ...
 
 
 @dataclass(slots=True)
@@ -39,9 +48,9 @@ class ReaderFinding:
 class Reader:
     """Splits a stream into segments and record blocks."""
 
-    stream: BinaryIO
+    stream: ByteSource
     compiled: Compiled
-    block_records: int = 32768
+    block_records: int = DEFAULT_BLOCK_RECORDS
     segments: dict[str, bytes] = field(default_factory=dict)
     findings: list[ReaderFinding] = field(default_factory=list)
     records: int = 0

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import BinaryIO
 
 import numpy as np
 
@@ -20,7 +19,13 @@ from validator.aggregates import AggRuntime, closed_openers
 from validator.chunk import Chunk
 from validator.evaluate import Env, Scope, layout_scope
 from validator.plan import Plan, RulePlan, plan_for
-from validator.reader import Reader, ReaderFinding, reader_finding
+from validator.reader import (
+    DEFAULT_BLOCK_RECORDS,
+    ByteSource,
+    Reader,
+    ReaderFinding,
+    reader_finding,
+)
 from validator.report import Finding, Report, simple_verdict
 from validator.values import Bool, Ints
 
@@ -464,12 +469,12 @@ class Run:
 
 def validate(
     compiled: Compiled,
-    stream: BinaryIO,
+    stream: ByteSource,
     *,
     name: str = "-",
     today: dt.date | None = None,
     as_of: dt.date | None = None,
-    block_records: int = 32768,
+    block_records: int = DEFAULT_BLOCK_RECORDS,
 ) -> Report:
     """Validate one file; never raises for bad file content (bad input becomes findings)."""
     plan = plan_for(compiled)

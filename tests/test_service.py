@@ -1,0 +1,197 @@
+"""The HTTP service through the real app (ASGI client) and through a real server process."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx2 as httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from api.service import create_app
+from compiler import Compiled
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+CLI = [sys.executable, "-m", "api.cli"]
+
+
+@pytest.fixture(scope="module")
+def client(compiled: Compiled) -> Iterator[TestClient]:
+    with TestClient(create_app(compiled)) as c:
+        yield c
+
+
+def test_healthz(client: TestClient, compiled: Compiled) -> None:
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {
+        "status": "ok",
+        "rulebook": {"version": compiled.version, "hash": compiled.hash},
+    }
+
+
+def test_rulebook_identity(client: TestClient, compiled: Compiled) -> None:
+    data = client.get("/v1/rulebook").json()
+    assert (data["version"], data["hash"], data["message"]) == ("2026.1", compiled.hash, "920000")
+    assert (data["layouts"], data["rules"], data["codes"]) == (13, 535, 545)
+    assert data["releases"] == [
+        {"version": "2026.1", "published": "2026-11-01", "applies": "2026-11-01"}
+    ]
+
+
+def test_rule_by_code(client: TestClient) -> None:
+    data = client.get("/v1/rules/102710").json()
+    assert (data["code"], data["letter"], data["official"]) == ("102710", "B", True)
+    (version,) = data["versions"]
+    assert (version["record"], version["zone"], version["valid_from"]) == (
+        "ET10",
+        "27",
+        "2015-01-01",
+    )
+    assert version["source"] == "instructions/et10.rules" and version["line"] > 0
+    assert data["message"]["nl"]
+
+
+def test_declared_code_without_official_label(client: TestClient) -> None:
+    data = client.get("/v1/rules/RB0001").json()
+    assert (data["official"], data["versions"]) == (False, [])
+    assert data["message"]["fr"] == "Fichier vide"
+
+
+def test_unknown_code_is_a_json_404(client: TestClient) -> None:
+    response = client.get("/v1/rules/999999")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "unknown-code"
+
+
+def test_unknown_path_is_a_json_404(client: TestClient) -> None:
+    response = client.get("/v1/nothing")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not-found"
+
+
+def test_validate_equals_the_cli_json_field_by_field(client: TestClient) -> None:
+    path = EXAMPLES / "wrong-niss.920000"
+    response = client.post(
+        "/v1/validate",
+        content=path.read_bytes(),
+        params={"name": path.name, "today": "2026-11-01"},
+        headers={"content-type": "application/octet-stream"},
+    )
+    assert response.status_code == 200
+    cli = subprocess.run(
+        [*CLI, "validate", str(path), "--format", "json", "--today", "2026-11-01"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
+    assert cli.returncode == 1
+    http, expected = response.json(), json.loads(cli.stdout)
+    assert http.keys() == expected.keys()
+    for key in expected:
+        assert http[key] == expected[key], key
+    assert [f["code"] for f in http["findings"]] == ["200802", "800802"]
+
+
+def test_valid_file_is_accepted(client: TestClient) -> None:
+    body = (EXAMPLES / "baseline.920000").read_bytes()
+    report = client.post("/v1/validate", content=body, params={"today": "2026-11-01"}).json()
+    assert (report["verdict"], report["findings"], report["file"]["records"]) == (
+        "accepted",
+        [],
+        17,
+    )
+
+
+def test_empty_body_is_a_finding_not_an_error(client: TestClient) -> None:
+    report = client.post("/v1/validate", content=b"").json()
+    assert [f["code"] for f in report["findings"]] == ["RB0001"]
+    assert report["verdict"] == "rejected_blocking"
+
+
+def test_binary_body_gets_located_findings(client: TestClient) -> None:
+    body = bytes(range(256)) * 40
+    response = client.post("/v1/validate", content=body)
+    assert response.status_code == 200
+    assert response.json()["findings"]
+
+
+def test_bad_date_parameter_is_a_json_422(client: TestClient) -> None:
+    response = client.post("/v1/validate", content=b"x", params={"today": "2026-13-01"})
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert error["code"] == "bad-parameter" and "today" in error["message"]
+
+
+def test_body_over_the_limit_is_413(compiled: Compiled) -> None:
+    with TestClient(create_app(compiled, max_bytes=10_000)) as small:
+        response = small.post("/v1/validate", content=b"1" * 10_001)
+        assert response.status_code == 413
+        assert response.json()["error"]["code"] == "too-large"
+        # without a content-length (chunked upload) the limit is enforced while streaming
+        chunks = (b"1" * 4096 for _ in range(5))
+        response = small.post("/v1/validate", content=chunks)
+        assert response.status_code == 413
+        ok = small.post("/v1/validate", content=(EXAMPLES / "credit.920000").read_bytes())
+        assert ok.status_code == 200
+
+
+def test_streamed_upload_in_small_chunks(client: TestClient) -> None:
+    body = (EXAMPLES / "baseline.920000").read_bytes()
+    chunks = (body[i : i + 7] for i in range(0, len(body), 7))
+    report = client.post("/v1/validate", content=chunks, params={"today": "2026-11-01"}).json()
+    assert report["verdict"] == "accepted" and report["file"]["records"] == 17
+
+
+def test_openapi_documents_every_route(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    assert set(spec["paths"]) >= {"/healthz", "/v1/rulebook", "/v1/rules/{code}", "/v1/validate"}
+    body = spec["paths"]["/v1/validate"]["post"]["requestBody"]
+    assert "application/octet-stream" in body["content"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_real_server_process() -> None:
+    port = free_port()
+    env = dict(os.environ)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "api.cli", "serve", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+            assert time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.2)
+        body = (EXAMPLES / "wrong-niss.920000").read_bytes()
+        report = httpx.post(f"{base}/v1/validate", content=body, timeout=30).json()
+        assert [f["code"] for f in report["findings"]] == ["200802", "800802"]
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=30)
+    assert f"serving on http://127.0.0.1:{port}" in out
