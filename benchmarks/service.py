@@ -1,0 +1,133 @@
+"""Latency and throughput of the HTTP service under concurrent clients, on loopback.
+
+    python benchmarks/service.py                       # 20 clients, 400 requests
+    python benchmarks/service.py --clients 20 --requests 1000 --check
+
+Starts a real ``rulebook serve`` process on a free 127.0.0.1 port, builds a valid
+1,000-record sending with the project's generator, and has ``--clients`` concurrent clients
+POST it to ``/v1/validate`` until ``--requests`` requests are done (bounded in count and in
+time: ``--timeout`` seconds at most). Reports p50/p90/p99/max latency, requests/s and
+records/s. Target (design.md §6, issue 3): p99 < 100 ms for 20 concurrent clients.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+TARGET_P99_MS = 100.0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))
+    return ordered[index]
+
+
+async def load(base: str, body: bytes, clients: int, total: int, timeout: float) -> list[float]:
+    import httpx2 as httpx
+
+    latencies: list[float] = []
+    remaining = total
+    deadline = time.perf_counter() + timeout
+
+    async def client(http: httpx.AsyncClient) -> None:
+        nonlocal remaining
+        while remaining > 0 and time.perf_counter() < deadline:
+            remaining -= 1
+            started = time.perf_counter()
+            response = await http.post(
+                f"{base}/v1/validate", content=body, params={"today": "2026-11-01"}
+            )
+            elapsed = time.perf_counter() - started
+            if response.status_code != 200 or response.json()["verdict"] != "accepted":
+                raise SystemExit(f"unexpected answer {response.status_code}: {response.text[:200]}")
+            latencies.append(elapsed)
+
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(limits=limits, timeout=60) as http:
+        await asyncio.gather(*(client(http) for _ in range(clients)))
+    return latencies
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--requests", type=int, default=400)
+    parser.add_argument("--records", type=int, default=1000)
+    parser.add_argument("--timeout", type=float, default=120.0, help="stop after this long")
+    parser.add_argument("--check", action="store_true", help="exit 1 when the target is missed")
+    args = parser.parse_args()
+
+    import httpx2 as httpx
+
+    from benchmarks.bigfile import build_large
+    from compiler import load_compiled
+
+    compiled = load_compiled()
+    body = build_large(compiled, args.records, mutualities=5)
+    records = (len(body) - 227) // compiled.message.record_length
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "api.cli", "serve", "--port", str(port)],
+        cwd=ROOT,
+        env=dict(os.environ),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if server.poll() is not None or time.monotonic() > deadline:
+                err = server.stderr.read().decode() if server.stderr else ""
+                sys.exit(f"the server did not start: {err}")
+            time.sleep(0.2)
+        asyncio.run(load(base, body, args.clients, min(args.clients, 40), args.timeout))  # warm-up
+        started = time.perf_counter()
+        latencies = asyncio.run(load(base, body, args.clients, args.requests, args.timeout))
+        wall = time.perf_counter() - started
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    ms = [x * 1000 for x in latencies]
+    p99 = percentile(ms, 99)
+    print(
+        f"{len(ms)} requests of {records:,} records ({len(body) / 1e3:,.0f} kB), "
+        f"{args.clients} concurrent clients, server on one process"
+    )
+    print(
+        f"latency ms: p50 {percentile(ms, 50):.1f}  p90 {percentile(ms, 90):.1f}  "
+        f"p99 {p99:.1f}  max {max(ms):.1f}  mean {statistics.fmean(ms):.1f}"
+    )
+    rate = len(ms) / wall
+    print(f"throughput: {rate:,.1f} requests/s = {rate * records:,.0f} records/s")
+    met = p99 < TARGET_P99_MS
+    print(f"target p99 < {TARGET_P99_MS:.0f} ms: {'met' if met else 'MISSED'}")
+    return 0 if met or not args.check else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
