@@ -88,6 +88,37 @@ class Compiled:
         return next(d.name for d in self.dates.values() if d.default)
 
 
+def check_verdict_parameters(params: dict[str, ir.Param]) -> list[Diagnostic]:
+    """The verdict (validator.verdict) reads two parameters every rulebook must declare."""
+    from rulebook.diagnostics import error
+
+    found: list[Diagnostic] = []
+    threshold, basis = params.get("error_rate_threshold"), params.get("error_rate_basis")
+    if threshold is None or any(not isinstance(v.value, float) for v in threshold.versions):
+        found.append(
+            error(
+                "verdict-parameter",
+                "the verdict needs 'parameter error_rate_threshold' with percentage values",
+                threshold.origin if threshold else None,
+            )
+        )
+    allowed = (b"invoices", b"records")
+    if (
+        basis is None
+        or any(v.value not in allowed for v in basis.versions)
+        or (basis.choices is not None and any(c not in allowed for c in basis.choices))
+    ):
+        found.append(
+            error(
+                "verdict-parameter",
+                "the verdict needs 'parameter error_rate_basis' with values "
+                '"invoices" or "records"',
+                basis.origin if basis else None,
+            )
+        )
+    return found
+
+
 def compile_rulebook(book: Rulebook) -> Compiled:
     """Compile a loaded rulebook; raise ``RulebookError`` if it has errors."""
     diags = list(book.diagnostics)
@@ -95,6 +126,7 @@ def compile_rulebook(book: Rulebook) -> Compiled:
     diags.extend(lowered.diagnostics)
     rules, found = run_passes(lowered.rules, lowered.message)
     diags.extend(found)
+    diags.extend(check_verdict_parameters(lowered.params))
     if any(d.is_error for d in diags) or lowered.message is None:
         if lowered.message is None and not any(d.is_error for d in diags):
             from rulebook.diagnostics import error

@@ -77,7 +77,7 @@ def test_text_report_groups_by_invoice_with_zone_and_value() -> None:
     result = rulebook("validate", str(EXAMPLES / "wrong-niss.920000"), "--today", "2026-11-01")
     assert result.returncode == 1
     lines = result.stdout.splitlines()
-    assert lines[0] == "wrong-niss.920000: accepted_with_errors"
+    assert lines[0] == "wrong-niss.920000: rejected_threshold"  # 1 invoice of 3 refused
     assert "invoice 1" in lines
     block = "\n".join(lines[lines.index("invoice 1") :])
     assert "F 200802  record 2 (ET20) zone 8 Identification du bénéficiaire [36-48]" in block

@@ -8,7 +8,6 @@ found.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -104,16 +103,6 @@ class Report:
                 "governing_date": self.governing_date,
             },
         }
-
-
-def simple_verdict(findings: Iterable[Finding]) -> str:
-    """Any B rejects the sending; any other finding is an acceptance with errors."""
-    letters = {f.letter for f in findings}
-    if "B" in letters:
-        return "rejected_blocking"
-    if letters:
-        return "accepted_with_errors"
-    return "accepted"
 
 
 def _where(f: Finding, lang: str) -> str:

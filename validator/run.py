@@ -26,8 +26,9 @@ from validator.reader import (
     ReaderFinding,
     reader_finding,
 )
-from validator.report import Finding, Report, simple_verdict
+from validator.report import Finding, Report
 from validator.values import Bool, Ints
+from validator.verdict import decide, error_rate
 
 MAX_RETAINED = 100_000
 FATAL = frozenset({"empty_file", "truncated_header"})
@@ -494,12 +495,14 @@ def validate(
     findings = [reader_finding(compiled, f) for f in reader.findings]
     findings.extend(run.findings)
     findings.sort(key=Finding.sort_key)
-    refused = {f.invoice for f in findings if f.invoice and f.letter in ("B", "F", "R")}
-    error_rate = len(refused) / run.invoice_count if run.invoice_count else 0.0
+    governing = _governing(run)
+    decisive = int(governing.replace("-", "")) if governing else today_int
+    rate = error_rate(
+        compiled, findings, invoices=run.invoice_count, records=reader.records, date=decisive
+    )
     seg200 = (
         reader.segments.get(compiled.message.segments[0]) if compiled.message.segments else None
     )
-    governing = _governing(run)
     return Report(
         rulebook_version=compiled.version,
         rulebook_hash=compiled.hash,
@@ -508,9 +511,9 @@ def validate(
         message=seg200[:6].decode("latin-1") if seg200 else None,
         records=reader.records,
         invoices=run.invoice_count,
-        verdict=simple_verdict(findings),
+        verdict=decide(compiled, findings, rate, decisive),
         findings=tuple(findings),
-        error_rate=round(error_rate, 6),
+        error_rate=round(rate, 6),
         reference_date=_iso(today_int),
         governing_date=governing,
     )

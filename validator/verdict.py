@@ -1,0 +1,55 @@
+"""The verdict on a sending (design.md §5), from its findings and the rulebook's parameters.
+
+Input: the findings, the counts of invoices and records, the compiled rulebook and the
+governing date (which chooses the parameter versions in force).
+Output: the verdict and the error rate.
+
+- any B finding: ``rejected_blocking`` (920099, refusal type 01);
+- otherwise an error rate above the rulebook's ``error_rate_threshold``:
+  ``rejected_threshold`` (920099, refusal type 02);
+- otherwise any F or R finding: ``accepted_with_errors`` (920098: F refuses the invoice,
+  R the line);
+- otherwise ``accepted`` (S and E findings are signals that refuse nothing).
+
+The error rate's basis is the rulebook's ``error_rate_basis``: ``invoices`` (share of
+invoices with an F or R finding) or ``records`` (share of records with an F or R finding).
+Both parameters are required of every rulebook (compile-time check ``verdict-parameter``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from compiler import Compiled
+    from validator.report import Finding
+
+THRESHOLD, BASIS = "error_rate_threshold", "error_rate_basis"
+BASES = (b"invoices", b"records")
+REFUSING = frozenset({"F", "R"})
+
+
+def error_rate(
+    compiled: Compiled, findings: Sequence[Finding], *, invoices: int, records: int, date: int
+) -> float:
+    basis = compiled.param_value(BASIS, date)
+    if basis == b"records":
+        refused = {f.record for f in findings if f.letter in REFUSING and f.record is not None}
+        total = records
+    else:
+        refused = {f.invoice for f in findings if f.letter in REFUSING and f.invoice is not None}
+        total = invoices
+    return len(refused) / total if total else 0.0
+
+
+def decide(compiled: Compiled, findings: Sequence[Finding], rate: float, date: int) -> str:
+    letters = {f.letter for f in findings}
+    if "B" in letters:
+        return "rejected_blocking"
+    threshold = compiled.param_value(THRESHOLD, date)
+    if isinstance(threshold, float) and rate > threshold:
+        return "rejected_threshold"
+    if letters & REFUSING:
+        return "accepted_with_errors"
+    return "accepted"
