@@ -55,10 +55,10 @@ class Labels(BaseModel):
 
 
 class RuleSource(BaseModel):
-    """Where the rule is written; null for findings of the reader (bad bytes, not a rule)."""
+    """Where the rule is written (for reader findings: where their code is declared)."""
 
-    source: str | None
-    line: int | None
+    source: str
+    line: int
 
 
 class RulebookRef(BaseModel):

@@ -106,6 +106,8 @@ class Lowerer:
                     official=False,
                     reports=item.reports,
                     note=item.note,
+                    source=item.span.file,
+                    line=item.span.line,
                 )
             elif isinstance(item, s.ReleaseDecl):
                 self.out.releases.append(

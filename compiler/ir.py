@@ -238,6 +238,8 @@ class CodeInfo:
     official: bool
     reports: str | None = None
     note: str | None = None
+    source: str | None = None  # where a code is declared with 'code' (reader codes' "rule")
+    line: int | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

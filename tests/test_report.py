@@ -92,3 +92,12 @@ def test_cli_json_equals_library_json(compiled: Compiled, tmp_path: Path) -> Non
     )
     assert result.exit_code == 1
     assert json.loads(result.output) == expected
+
+
+def test_reader_findings_point_at_their_code_declaration(compiled: Compiled) -> None:
+    report = validate(compiled, io.BytesIO(b""), name="empty").to_json()
+    (finding,) = report["findings"]
+    assert finding["code"] == "RB0001"
+    assert finding["rule"]["source"] == "instructions/rulebook.rules"
+    source = (Path(__file__).parent.parent / finding["rule"]["source"]).read_text("utf-8")
+    assert source.splitlines()[finding["rule"]["line"] - 1].startswith("code RB0001 B")

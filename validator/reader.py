@@ -265,7 +265,7 @@ def reader_finding(compiled: Compiled, f: ReaderFinding, record_type: str | None
         invoice=None,
         fr=info.fr,
         nl=info.nl,
-        source=None,
-        line=None,
+        source=info.source,
+        line=info.line,
         detail=f.detail,
     )
