@@ -359,24 +359,40 @@ def _number(compiled: Compiled, sending: Sending, zone_name: str) -> None:
             steps[f.layout] = f.step
         elif isinstance(f.expr, ir.Const) and isinstance(f.expr.value, int):
             seeds[f.layout] = f.expr.value
-    current: int | None = None
-    for row in range(chunk.n):
-        index = int(chunk.layout_of[row])
-        if index < 0:
-            current = None
+    # vectorised: a seed starts a run, an unknown record ends it, steps add up in between
+    n = chunk.n
+    layout_of = np.asarray(chunk.layout_of)
+    is_seed = np.zeros(n, dtype=np.bool_)
+    seed_value = np.zeros(n, dtype=np.int64)
+    step = np.zeros(n, dtype=np.int64)
+    is_step = np.zeros(n, dtype=np.bool_)
+    for index, layout in enumerate(chunk.layouts):
+        if zone_name not in layout.by_name:
             continue
-        layout = chunk.layouts[index]
+        rows = layout_of == index
+        if layout.name in seeds:
+            is_seed |= rows
+            seed_value[rows] = seeds[layout.name]
+        elif layout.name in steps:
+            is_step |= rows
+            step[rows] = steps[layout.name]
+    event = is_seed | (layout_of < 0)
+    positions = np.arange(n)
+    last = np.maximum.accumulate(np.where(event, positions, -1))
+    started = (last >= 0) & is_seed[np.maximum(last, 0)]
+    added = np.cumsum(step)
+    origin = np.maximum(last, 0)
+    value = seed_value[origin] + added - added[origin]
+    write = is_seed | (is_step & started)
+    frozen = [row for row, name in sending.frozen_rows if name == zone_name]
+    if frozen:
+        write[np.asarray(frozen, dtype=np.int64)] = False
+    for index, layout in enumerate(chunk.layouts):
         zone = layout.by_name.get(zone_name)
         if zone is None:
             continue
-        if layout.name in seeds:
-            current = seeds[layout.name]
-        elif layout.name in steps and current is not None:
-            current += steps[layout.name]
-        else:
+        rows = np.flatnonzero(write & (layout_of == index))
+        if rows.size == 0:
             continue
-        if (row, zone_name) in sending.frozen_rows:
-            continue
-        chars, ok = encode_many(zone, np.array([current]))
-        if ok[0]:
-            sending.rows[row, zone.offset : zone.end] = chars[0]
+        chars, ok = encode_many(zone, value[rows])
+        sending.rows[rows[ok], zone.offset : zone.end] = chars[ok]
