@@ -30,11 +30,7 @@ DEFAULT_MAX_BYTES = 200 * 1024 * 1024
 DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 
 
-def day(value: int) -> str | None:
-    """A ``yyyymmdd`` bound as an ISO date; open ends are ``None``."""
-    if value <= 10101 or value >= 99991231:
-        return None
-    return f"{value // 10000:04d}-{value // 100 % 100:02d}-{value % 100:02d}"
+day = ir.iso_day
 
 
 # --------------------------------------------------------------------------- response models

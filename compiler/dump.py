@@ -61,10 +61,8 @@ def expr(e: ir.Expr | None) -> str:
 
 
 def day(value: int) -> str:
-    """A ``yyyymmdd`` integer as an ISO date; the open ends print as ``-``."""
-    if value <= 10101 or value >= 99991231:
-        return "-"
-    return f"{value // 10000:04d}-{value // 100 % 100:02d}-{value % 100:02d}"
+    """A period bound as an ISO date; the open ends print as ``-``."""
+    return ir.iso_day(value) or "-"
 
 
 def dump(compiled: Compiled) -> str:

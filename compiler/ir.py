@@ -575,3 +575,10 @@ class Rule:
     def key(self) -> str:
         """A unique id (the same code can have several dated versions)."""
         return f"{self.code}@{self.start}"
+
+
+def iso_day(value: int) -> str | None:
+    """A ``yyyymmdd`` date of the IR as ISO text; the open ends of a period are ``None``."""
+    if value <= 10101 or value >= 99991231:
+        return None
+    return f"{value // 10000:04d}-{value // 100 % 100:02d}-{value % 100:02d}"
