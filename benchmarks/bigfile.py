@@ -48,25 +48,43 @@ def base_sending(compiled: Compiled, mutualities: int) -> dict[str, Any]:
     return data
 
 
+def record_types(compiled: Compiled, rows: np.ndarray) -> np.ndarray:
+    """The record type of each row as its key's bytes (``b"20"``), for vector comparisons."""
+    width = compiled.message.key_length
+    return np.frombuffer(np.ascontiguousarray(rows[:, :width]).tobytes(), dtype=f"S{width}")
+
+
+def invoice_keys(compiled: Compiled) -> tuple[bytes, bytes]:
+    """The record types that open and close an invoice (ET20 and ET80)."""
+    invoice = compiled.message.groups["invoice"]
+    keys = [compiled.layouts[name].key for name in (invoice.opener, invoice.closer) if name]
+    assert len(keys) == 2 and keys[0] is not None and keys[1] is not None
+    return keys[0].encode(), keys[1].encode()
+
+
+def split_sending(
+    compiled: Compiled, content: bytes
+) -> tuple[bytes, np.ndarray, np.ndarray, np.ndarray]:
+    """Segments, then the records before the first invoice, the invoices, and the rest."""
+    head_len = sum(compiled.layouts[s].length for s in compiled.message.segments)
+    length = compiled.message.record_length
+    rows = np.frombuffer(content, dtype=np.uint8, offset=head_len).reshape(-1, length)
+    opener, closer = invoice_keys(compiled)
+    types = record_types(compiled, rows)
+    first = int(np.argmax(types == opener))
+    last = len(rows) - 1 - int(np.argmax(types[::-1] == closer))
+    return content[:head_len], rows[:first], rows[first : last + 1], rows[last + 1 :]
+
+
 def build_large(compiled: Compiled, target_records: int, mutualities: int = 90) -> bytes:
     """A valid sending with at least ``target_records`` records (capped by the format)."""
     today = dt.date(2026, 11, 1)
     data = base_sending(compiled, mutualities)
     items = flatten(compiled, data)
     content = build(compiled, items, today)
-    head_len = sum(compiled.layouts[s].length for s in compiled.message.segments)
-    length = compiled.message.record_length
-    rows = np.frombuffer(content[head_len:], dtype=np.uint8).reshape(-1, length)
-    types = rows[:, :2].tobytes()
-    kinds = [types[i : i + 2] for i in range(0, len(types), 2)]
-    first_invoice = kinds.index(b"20")
-    last_invoice = len(kinds) - 1 - kinds[::-1].index(b"80")
-    head, body, tail = (
-        rows[:first_invoice],
-        rows[first_invoice : last_invoice + 1],
-        rows[last_invoice + 1 :],
-    )
-    bordereau = sum(1 for k in kinds if k in (b"95", b"96"))
+    header, head, body, tail = split_sending(compiled, content)
+    numbered = numbered_types(compiled)
+    bordereau = int(np.count_nonzero(~np.isin(record_types(compiled, tail), numbered)))
     room = min(target_records - bordereau, MAX_ORDER) - len(head) - 1
     repeats = max(1, room // len(body))
     # repeat each mutuality's invoices in place: destination mutualities stay ascending
@@ -77,7 +95,8 @@ def build_large(compiled: Compiled, target_records: int, mutualities: int = 90) 
     ]
     # top up with whole invoices of the last mutuality until the order numbers run out
     last = body[(mutualities - 1) * per_mutuality :]
-    starts = [i for i in range(len(last)) if last[i, :2].tobytes() == b"20"] + [len(last)]
+    opener, _ = invoice_keys(compiled)
+    starts = [*np.flatnonzero(record_types(compiled, last) == opener), len(last)]
     left = room - repeats * len(body)
     extra = [last[a:b] for a, b in itertools.pairwise(starts)]
     while left > 0 and extra:
@@ -91,12 +110,22 @@ def build_large(compiled: Compiled, target_records: int, mutualities: int = 90) 
     offset = 0
     for name in compiled.message.segments:
         size = compiled.layouts[name].length
-        segments[name] = np.frombuffer(bytearray(content[offset : offset + size]), dtype=np.uint8)
+        segments[name] = np.frombuffer(bytearray(header[offset : offset + size]), dtype=np.uint8)
         offset += size
     sending = Sending(rows=np.array(big), segments=segments)
     fill(compiled, sending, today.year * 10000 + today.month * 100 + today.day)
-    header = b"".join(segments[s].tobytes() for s in compiled.message.segments)
-    return header + sending.rows.tobytes()
+    filled = b"".join(segments[s].tobytes() for s in compiled.message.segments)
+    return filled + sending.rows.tobytes()
+
+
+def numbered_types(compiled: Compiled) -> np.ndarray:
+    """Record types that carry an order number (zone 2): 10 to 90, not the bordereau."""
+    keys = [
+        layout.key.encode()
+        for layout in compiled.layouts.values()
+        if layout.key is not None and "order_number" in layout.by_name
+    ]
+    return np.array(keys, dtype=f"S{compiled.message.key_length}")
 
 
 def cached_large(compiled: Compiled, target_records: int, folder: Path) -> Path:
@@ -120,27 +149,18 @@ def write_oversized(compiled: Compiled, valid: Path, target_bytes: int, path: Pa
     findings stay a handful and the file measures the validator's memory, not the report's.
     Returns the number of 350-character records written.
     """
-    content = valid.read_bytes()
-    head_len = sum(compiled.layouts[s].length for s in compiled.message.segments)
+    header, head, body, tail = split_sending(compiled, valid.read_bytes())
     length = compiled.message.record_length
-    rows = np.frombuffer(content, dtype=np.uint8, offset=head_len).reshape(-1, length)
-    kinds = rows[:, 0].astype(np.int64) * 256 + rows[:, 1]
-    code = {k: ord(k[0]) * 256 + ord(k[1]) for k in ("20", "80")}  # record types as 2 bytes
-    first = int(np.argmax(kinds == code["20"]))
-    last = len(rows) - 1 - int(np.argmax(kinds[::-1] == code["80"]))
-    head, body, tail = rows[:first], rows[first : last + 1], rows[last + 1 :]
-    copies = max(1, -(-(target_bytes - head_len - (len(head) + len(tail)) * length) // body.nbytes))
+    copies = max(
+        1, -(-(target_bytes - len(header) - (len(head) + len(tail)) * length) // body.nbytes)
+    )
     today = 20261101
     order = compiled.layouts["ET10"].by_name["order_number"]
-    numbered = [
-        ord(layout.key[0]) * 256 + ord(layout.key[1])
-        for layout in compiled.layouts.values()
-        if layout.key is not None and "order_number" in layout.by_name
-    ]
+    numbered = numbered_types(compiled)
 
     def renumbered(block: np.ndarray, first_number: int) -> np.ndarray:
         out = np.array(block)
-        mask = np.isin(out[:, 0].astype(np.int64) * 256 + out[:, 1], numbered)
+        mask = np.isin(record_types(compiled, out), numbered)
         numbers = (first_number + np.cumsum(mask) - 1) % 1_000_000
         text = np.char.zfill(numbers[mask].astype("U6"), 6).astype("S6")
         out[mask, order.offset : order.end] = np.frombuffer(text.tobytes(), np.uint8).reshape(-1, 6)
@@ -151,7 +171,7 @@ def write_oversized(compiled: Compiled, valid: Path, target_bytes: int, path: Pa
     tmp = path.with_suffix(".tmp")
     written = 0
     with open(tmp, "wb") as out:
-        out.write(content[:head_len])
+        out.write(header)
         out.write(head.tobytes())
         written += len(head)
         number = len(head) + 1
