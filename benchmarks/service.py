@@ -14,10 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import socket
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -27,12 +24,6 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 TARGET_P99_MS = 100.0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -76,42 +67,25 @@ def main() -> int:
     parser.add_argument("--check", action="store_true", help="exit 1 when the target is missed")
     args = parser.parse_args()
 
-    import httpx2 as httpx
-
     from benchmarks.bigfile import build_large
+    from benchmarks.local_server import ServerDidNotStart, local_server
     from compiler import load_compiled
 
     compiled = load_compiled()
     body = build_large(compiled, args.records, mutualities=5)
     records = (len(body) - 227) // compiled.message.record_length
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "api.cli", "serve", "--port", str(port)],
-        cwd=ROOT,
-        env=dict(os.environ),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                err = server.stderr.read().decode() if server.stderr else ""
-                sys.exit(f"the server did not start: {err}")
-            time.sleep(0.2)
-        asyncio.run(load(base, body, args.clients, min(args.clients, 40), args.timeout))  # warm-up
-        started = time.perf_counter()
-        latencies = asyncio.run(load(base, body, args.clients, args.requests, args.timeout))
-        wall = time.perf_counter() - started
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+        with local_server() as server:
+            # warm-up, then the measured run
+            warm_up = min(args.clients, 40)
+            asyncio.run(load(server.base, body, args.clients, warm_up, args.timeout))
+            started = time.perf_counter()
+            latencies = asyncio.run(
+                load(server.base, body, args.clients, args.requests, args.timeout)
+            )
+            wall = time.perf_counter() - started
+    except ServerDidNotStart as exc:
+        sys.exit(str(exc))
     ms = [x * 1000 for x in latencies]
     p99 = percentile(ms, 99)
     print(

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.service import create_app
+from benchmarks.local_server import local_server
 from compiler import Compiled
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -159,39 +157,9 @@ def test_openapi_documents_every_route(client: TestClient) -> None:
     assert "application/octet-stream" in body["content"]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_real_server_process() -> None:
-    port = free_port()
-    env = dict(os.environ)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "api.cli", "serve", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
-            assert time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.2)
+    with local_server() as server:
         body = (EXAMPLES / "wrong-niss.920000").read_bytes()
-        report = httpx.post(f"{base}/v1/validate", content=body, timeout=30).json()
+        report = httpx.post(f"{server.base}/v1/validate", content=body, timeout=30).json()
         assert [f["code"] for f in report["findings"]] == ["200802", "800802"]
-    finally:
-        proc.terminate()
-        out, _ = proc.communicate(timeout=30)
-    assert f"serving on http://127.0.0.1:{port}" in out
+    assert f"serving on {server.base}" in server.output
