@@ -263,21 +263,9 @@ def create_app(
         request: Request,
         name: Annotated[str, Query(max_length=255, description="file name in the report")] = "-",
         today: Annotated[
-            str | None,
-            Query(
-                pattern=DATE_PATTERN,
-                json_schema_extra={"format": "date"},
-                description="reference date for 'today' (YYYY-MM-DD; default: the server's date)",
-            ),
+            str | None, date_query("reference date for 'today' (default: the server's date)")
         ] = None,
-        as_of: Annotated[
-            str | None,
-            Query(
-                pattern=DATE_PATTERN,
-                json_schema_extra={"format": "date"},
-                description="apply the rules in force at this date",
-            ),
-        ] = None,
+        as_of: Annotated[str | None, date_query("apply the rules in force at this date")] = None,
     ) -> JSONResponse:
         """Validate the request body (a 920000 file, raw bytes)."""
         dates: dict[str, dt.date | None] = {}
@@ -298,6 +286,15 @@ def create_app(
         return JSONResponse(report.to_json())
 
     return app
+
+
+def date_query(description: str) -> Any:
+    """A YYYY-MM-DD query parameter, documented as an OpenAPI date (parsed by the route)."""
+    return Query(
+        pattern=DATE_PATTERN,
+        json_schema_extra={"format": "date"},
+        description=f"{description}; YYYY-MM-DD",
+    )
 
 
 def too_large(limit: int) -> JSONResponse:
@@ -339,7 +336,7 @@ async def validate_stream(
         finally:
             pipe.release()
 
-    too_large = False
+    over_limit = False
     async with anyio.create_task_group() as tasks:
         tasks.start_soon(anyio.to_thread.run_sync, work)
         size = 0
@@ -347,18 +344,18 @@ async def validate_stream(
             async for chunk in request.stream():
                 size += len(chunk)
                 if size > limit:
-                    too_large = True
+                    over_limit = True
                     break
                 if chunk:
                     await anyio.to_thread.run_sync(pipe.put, chunk)
         except BaseException as exc:  # the client went away: stop the validator, no report
             pipe.abort(exc)
             raise
-        if too_large:
+        if over_limit:
             pipe.abort(BodyTooLarge())
         else:
             await anyio.to_thread.run_sync(pipe.close)
-    if too_large:
+    if over_limit:
         raise BodyTooLarge
     if "report" not in outcome:  # pragma: no cover - the validator never raises on content
         raise HTTPException(500, "validation did not complete")
