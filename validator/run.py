@@ -496,7 +496,7 @@ def validate(
     findings.extend(run.findings)
     findings.sort(key=Finding.sort_key)
     governing = _governing(run)
-    decisive = int(governing.replace("-", "")) if governing else today_int
+    decisive = governing if governing is not None else today_int
     rate = error_rate(
         compiled, findings, invoices=run.invoice_count, records=reader.records, date=decisive
     )
@@ -515,7 +515,7 @@ def validate(
         findings=tuple(findings),
         error_rate=round(rate, 6),
         reference_date=_iso(today_int),
-        governing_date=governing,
+        governing_date=_iso(governing) if governing is not None else None,
     )
 
 
@@ -523,10 +523,10 @@ def _iso(value: int) -> str:
     return f"{value // 10000:04d}-{value // 100 % 100:02d}-{value % 100:02d}"
 
 
-def _governing(run: Run) -> str | None:
-    """The default governing date of the sending, as read from its first record."""
+def _governing(run: Run) -> int | None:
+    """The default governing date of the sending (YYYYMMDD), as read from its first record."""
     if run.as_of is not None:
-        return _iso(run.as_of)
+        return run.as_of
     compiled = run.compiled
     name = compiled.default_date
     first = run.plan.records[0]
@@ -546,4 +546,4 @@ def _governing(run: Run) -> str | None:
     value = run.plan.date_fns[(name, first.name)](scope)
     if value.unknown is not None and bool(np.asarray(value.unknown).any()):
         return None
-    return _iso(int(np.asarray(value.data).reshape(-1)[0]))
+    return int(np.asarray(value.data).reshape(-1)[0])
