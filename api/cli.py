@@ -214,6 +214,130 @@ def validate(
     sys.exit(EXIT_OK if not report.findings else EXIT_FINDINGS)
 
 
+def write_atomically(files: list[tuple[Path, bytes]]) -> None:
+    """Write every file or none: each goes to a temporary name first, then all are renamed."""
+    temps: list[tuple[Path, Path]] = []
+    try:
+        for path, content in files:
+            temp = path.with_name(f".{path.name}.part")
+            temp.write_bytes(content)
+            temps.append((temp, path))
+        for temp, path in temps:
+            os.replace(temp, path)
+    except OSError as exc:
+        for temp, _ in temps:
+            temp.unlink(missing_ok=True)
+        fail(f"cannot write {exc.filename}: {exc.strerror}")
+
+
+@main.command()
+@click.argument("file", type=str)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False),
+    default=".",
+    show_default=True,
+    help="Directory for the answers (created if needed).",
+)
+@click.option(
+    "--lang", type=click.Choice(["fr", "nl"]), default="fr", help="Language of error comments."
+)
+@click.option(
+    "--settlement",
+    is_flag=True,
+    help="Also write the settlement (920900) of an accepted sending.",
+)
+@rulebook_option
+@click.option("--today", callback=parse_date, help="Reference date for 'today' (default: today).")
+@click.option(
+    "--as-of", "as_of", callback=parse_date, help="Apply the rules in force at this date."
+)
+@guarded
+def answer(
+    file: str,
+    out_dir: str,
+    lang: str,
+    settlement: bool,
+    rulebook_dir: str | None,
+    today: dt.date | None,
+    as_of: dt.date | None,
+) -> None:
+    """Validate a 920000 file and write the insurer's answers: the acknowledgement and the
+    answer its verdict calls for (920098, 920099, or 920999 for bordereau errors)."""
+    import io
+
+    from answer import answers_for
+    from validator import validate as run_validation
+
+    compiled = compiled_rulebook(rulebook_dir)
+    stream = open_input(file)
+    try:
+        data = stream.read()
+    except OSError as exc:
+        fail(f"cannot read {file}: {exc.strerror or exc}")
+        raise
+    finally:
+        if stream is not sys.stdin.buffer:
+            stream.close()
+    name = "-" if file == "-" else Path(file).name
+    report = run_validation(compiled, io.BytesIO(data), name=name, today=today, as_of=as_of)
+    answers = answers_for(compiled, data, report, lang, settle=settlement)
+    out = Path(out_dir)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        fail(f"cannot create {out}: {exc.strerror}")
+    stem = "stdin" if file == "-" else Path(file).stem
+    files = [(out / f"{stem}.{a.message}", a.content) for a in answers]
+    write_atomically(files)
+    click.echo(f"{name}: {report.verdict}, {len(report.findings)} finding(s)")
+    for (path, _), a in zip(files, answers, strict=True):
+        msg = compiled.messages[a.message]
+        click.echo(f"wrote {path}  ({a.message} {msg.nl if lang == 'nl' else msg.fr})")
+        for f in a.omitted:
+            click.echo(
+                f"rulebook: warning: {a.message} has no room for {f.letter} {f.code} "
+                f"(record {f.record}); the format echoes at most the first errors of a record",
+                err=True,
+            )
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=str)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option("--lang", type=click.Choice(["fr", "nl"]), default="fr", help="Language of labels.")
+@rulebook_option
+@guarded
+def read(files: tuple[str, ...], fmt: str, lang: str, rulebook_dir: str | None) -> None:
+    """Read messages the rulebook describes (answers from insurers included): per record, its
+    type and its (letter, code) errors with their labels (exit 2 if one cannot be parsed)."""
+    from answer import ReadError, read_message
+    from answer.read import to_text as read_text
+
+    compiled = compiled_rulebook(rulebook_dir)
+    messages = []
+    for file in files:
+        stream = open_input(file)
+        try:
+            data = stream.read()
+        except OSError as exc:
+            fail(f"cannot read {file}: {exc.strerror or exc}")
+            raise
+        finally:
+            if stream is not sys.stdin.buffer:
+                stream.close()
+        try:
+            messages.append(read_message(compiled, data, "-" if file == "-" else file))
+        except ReadError as exc:
+            fail(str(exc))
+    if fmt == "json":
+        payload = {"messages": [m.to_json() for m in messages]}
+        click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
+    else:
+        click.echo(read_text(messages, lang), nl=False)
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)

@@ -11,8 +11,9 @@ the size limit is answered 413 as soon as the limit is passed.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import os
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import anyio
 from fastapi import FastAPI, HTTPException, Query, Request
@@ -21,6 +22,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from answer import Answer, answers_for, read_message
+from answer import ReadError as ReadFailure
 from api.pipe import BytePipe, PipeAborted
 from compiler import Compiled, ir, load_compiled
 from validator import validate as run_validation
@@ -28,6 +31,7 @@ from validator.report import Report
 
 DEFAULT_MAX_BYTES = 200 * 1024 * 1024
 DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+Lang = Literal["fr", "nl"]
 
 
 day = ir.iso_day
@@ -93,6 +97,25 @@ class Summary(BaseModel):
     reference_date: str = Field(description="'today' for the rules that use it")
 
 
+class SumsOut(BaseModel):
+    asked: int = Field(description="cents")
+    accepted: int = Field(description="cents")
+    refused: int = Field(description="cents")
+
+
+class DestinationOut(BaseModel):
+    destination: str = Field(description="the destination zone (mutuality number)")
+    accounts: dict[str, SumsOut] = Field(description="per account of the rulebook (A, B)")
+    total: SumsOut
+
+
+class AmountsOut(BaseModel):
+    by_destination: list[DestinationOut]
+    unassigned_lines: int = Field(
+        description="lines whose destination, account or amount cannot be read"
+    )
+
+
 class ValidationReport(BaseModel):
     """The JSON report of design.md §4 (the same as the CLI's ``--format json``)."""
 
@@ -102,7 +125,68 @@ class ValidationReport(BaseModel):
         description="accepted | accepted_with_errors | rejected_blocking | rejected_threshold"
     )
     findings: list[FindingOut]
+    amounts: AmountsOut | None = Field(
+        description="asked / accepted / refused per destination and account (null: the "
+        "rulebook declares no amounts)"
+    )
     summary: Summary
+
+
+class OmittedOut(BaseModel):
+    letter: str
+    code: str
+    record: int | None
+
+
+class AnswerOut(BaseModel):
+    message: str = Field(description="message name, e.g. 931000, 920099")
+    label: Labels
+    content: str = Field(description="the message's characters (the format is ASCII)")
+    omitted: list[OmittedOut] = Field(
+        description="findings the message has no room for (more than three on a record)"
+    )
+
+
+class AnswersOut(BaseModel):
+    verdict: str
+    report: ValidationReport
+    answers: list[AnswerOut]
+
+
+class ReadErrorOut(BaseModel):
+    letter: str | None
+    code: str
+    fr: str | None
+    nl: str | None
+
+
+class ReadRecordOut(BaseModel):
+    record_type: str
+    layout: str
+    number: int
+    index: int | None
+    errors: list[ReadErrorOut]
+    values: dict[str, Any] | None = None
+
+
+class ReadSegmentOut(BaseModel):
+    segment: str
+    errors: list[ReadErrorOut]
+
+
+class ReadMessageOut(BaseModel):
+    type: str
+    file: str
+    label: Labels
+    refusal_type: str | None
+    error_percentage: str | None
+    acknowledged: str | None
+    segments: list[ReadSegmentOut]
+    records: list[ReadRecordOut]
+
+
+class ReadOut(BaseModel):
+    messages: list[ReadMessageOut]
 
 
 class ReleaseOut(BaseModel):
@@ -249,15 +333,7 @@ def create_app(
         response_model=ValidationReport,
         responses={413: ERRORS[413], 422: ERRORS[422]},
         tags=["validation"],
-        openapi_extra={
-            "requestBody": {
-                "required": False,
-                "description": "the 920000 file, raw bytes (empty: finding RB0001)",
-                "content": {
-                    "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
-                },
-            }
-        },
+        openapi_extra=raw_body("the 920000 file, raw bytes (empty: finding RB0001)"),
     )
     async def validate(
         request: Request,
@@ -268,24 +344,142 @@ def create_app(
         as_of: Annotated[str | None, date_query("apply the rules in force at this date")] = None,
     ) -> JSONResponse:
         """Validate the request body (a 920000 file, raw bytes)."""
-        dates: dict[str, dt.date | None] = {}
-        for key, text in (("today", today), ("as_of", as_of)):
-            try:
-                dates[key] = dt.date.fromisoformat(text) if text else None
-            except ValueError as exc:
-                return error(422, "bad-parameter", f"query.{key}: {text!r} is not a date: {exc}")
-        declared = request.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > limit:
+        dates = parse_dates(today, as_of)
+        if isinstance(dates, JSONResponse):
+            return dates
+        if declared_too_large(request, limit):
             return too_large(limit)
         try:
-            report = await validate_stream(
-                book, request, limit, name, dates["today"], dates["as_of"]
-            )
+            report = await validate_stream(book, request, limit, name, *dates)
         except BodyTooLarge:
             return too_large(limit)
         return JSONResponse(report.to_json())
 
+    @app.post(
+        "/v1/answer",
+        response_model=AnswersOut,
+        responses={413: ERRORS[413], 422: ERRORS[422]},
+        tags=["answers"],
+        openapi_extra=raw_body("the 920000 file to answer, raw bytes"),
+    )
+    async def answer(
+        request: Request,
+        name: Annotated[str, Query(max_length=255, description="file name in the report")] = "-",
+        today: Annotated[
+            str | None, date_query("reference date for 'today' (default: the server's date)")
+        ] = None,
+        as_of: Annotated[str | None, date_query("apply the rules in force at this date")] = None,
+        lang: Annotated[Lang, Query(description="language of the error comments")] = "fr",
+        settlement: Annotated[
+            bool, Query(description="also the settlement (920900) of an accepted sending")
+        ] = False,
+    ) -> JSONResponse:
+        """Validate the body and return the insurer's answers: the acknowledgement (931000) and
+        the answer the verdict calls for (920098, 920099, 920999), as the CLI's ``answer``."""
+        dates = parse_dates(today, as_of)
+        if isinstance(dates, JSONResponse):
+            return dates
+        if declared_too_large(request, limit):
+            return too_large(limit)
+        try:
+            data = await read_body(request, limit)
+        except BodyTooLarge:
+            return too_large(limit)
+
+        def work() -> tuple[Report, list[Answer]]:
+            report = run_validation(
+                book, io.BytesIO(data), name=name, today=dates[0], as_of=dates[1]
+            )
+            return report, answers_for(book, data, report, lang, settle=settlement)
+
+        report, answers = await anyio.to_thread.run_sync(work)
+        return JSONResponse(
+            {
+                "verdict": report.verdict,
+                "report": report.to_json(),
+                "answers": [answer_json(book, a) for a in answers],
+            }
+        )
+
+    @app.post(
+        "/v1/read",
+        response_model=ReadOut,
+        responses={413: ERRORS[413], 422: ERRORS[422]},
+        tags=["answers"],
+        openapi_extra=raw_body("a message the rulebook describes (an answer, a 920000 file)"),
+    )
+    async def read(
+        request: Request,
+        name: Annotated[str, Query(max_length=255, description="file name in the result")] = "-",
+    ) -> JSONResponse:
+        """Parse a message (e.g. an insurer's answer): per record its type and (letter, code)
+        errors with their labels, the refusal type and error percentage (as ``rulebook read``)."""
+        if declared_too_large(request, limit):
+            return too_large(limit)
+        try:
+            data = await read_body(request, limit)
+        except BodyTooLarge:
+            return too_large(limit)
+        try:
+            message = read_message(book, data, name)
+        except ReadFailure as exc:
+            return error(422, "unreadable-message", str(exc))
+        return JSONResponse({"messages": [message.to_json()]})
+
     return app
+
+
+def raw_body(description: str) -> dict[str, Any]:
+    """OpenAPI for a raw-bytes request body."""
+    return {
+        "requestBody": {
+            "required": False,
+            "description": description,
+            "content": {
+                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
+            },
+        }
+    }
+
+
+def parse_dates(
+    today: str | None, as_of: str | None
+) -> tuple[dt.date | None, dt.date | None] | JSONResponse:
+    """The today / as_of query parameters as dates, or the 422 answer naming the bad one."""
+    dates: dict[str, dt.date | None] = {}
+    for key, text in (("today", today), ("as_of", as_of)):
+        try:
+            dates[key] = dt.date.fromisoformat(text) if text else None
+        except ValueError as exc:
+            return error(422, "bad-parameter", f"query.{key}: {text!r} is not a date: {exc}")
+    return dates["today"], dates["as_of"]
+
+
+def declared_too_large(request: Request, limit: int) -> bool:
+    declared = request.headers.get("content-length")
+    return declared is not None and declared.isdigit() and int(declared) > limit
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The whole body (answers echo its records), refused as soon as it passes the limit."""
+    parts: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge
+        parts.append(chunk)
+    return b"".join(parts)
+
+
+def answer_json(book: Compiled, a: Answer) -> dict[str, Any]:
+    msg = book.messages[a.message]
+    return {
+        "message": a.message,
+        "label": {"fr": msg.fr, "nl": msg.nl},
+        "content": a.content.decode("latin-1"),
+        "omitted": [{"letter": f.letter, "code": f.code, "record": f.record} for f in a.omitted],
+    }
 
 
 def date_query(description: str) -> Any:

@@ -56,6 +56,7 @@ class Compiled:
     scenarios: dict[str, dict[str, Any]] = field(default_factory=dict, compare=False)
     derivations: tuple[ir.Derivation, ...] = ()
     record_derivations: tuple[ir.RecordDerivation, ...] = ()
+    amounts: ir.Amounts | None = None
     warnings: tuple[Diagnostic, ...] = ()
     by_record: dict[str, tuple[ir.Rule, ...]] = field(default_factory=dict, compare=False)
 
@@ -88,8 +89,11 @@ class Compiled:
         return next(d.name for d in self.dates.values() if d.default)
 
 
-def check_verdict_parameters(params: dict[str, ir.Param]) -> list[Diagnostic]:
-    """The verdict (validator.verdict) reads two parameters every rulebook must declare."""
+def check_verdict_parameters(
+    params: dict[str, ir.Param], amounts: ir.Amounts | None = None
+) -> list[Diagnostic]:
+    """The verdict (validator.verdict) reads two parameters every rulebook must declare; the
+    "amounts" basis needs an ``amounts`` declaration."""
     from rulebook.diagnostics import error
 
     found: list[Diagnostic] = []
@@ -102,7 +106,7 @@ def check_verdict_parameters(params: dict[str, ir.Param]) -> list[Diagnostic]:
                 threshold.origin if threshold else None,
             )
         )
-    allowed = (b"invoices", b"records")
+    allowed = (b"invoices", b"records", b"amounts") if amounts else (b"invoices", b"records")
     if (
         basis is None
         or any(v.value not in allowed for v in basis.versions)
@@ -112,7 +116,8 @@ def check_verdict_parameters(params: dict[str, ir.Param]) -> list[Diagnostic]:
             error(
                 "verdict-parameter",
                 "the verdict needs 'parameter error_rate_basis' with values "
-                '"invoices" or "records"',
+                + ", ".join(f'"{a.decode()}"' for a in allowed)
+                + ("" if amounts else ' ("amounts" needs an amounts declaration)'),
                 basis.origin if basis else None,
             )
         )
@@ -126,7 +131,7 @@ def compile_rulebook(book: Rulebook) -> Compiled:
     diags.extend(lowered.diagnostics)
     rules, found = run_passes(lowered.rules, lowered.message)
     diags.extend(found)
-    diags.extend(check_verdict_parameters(lowered.params))
+    diags.extend(check_verdict_parameters(lowered.params, lowered.amounts))
     if any(d.is_error for d in diags) or lowered.message is None:
         if lowered.message is None and not any(d.is_error for d in diags):
             from rulebook.diagnostics import error
@@ -157,6 +162,7 @@ def compile_rulebook(book: Rulebook) -> Compiled:
         scenarios=dict(book.scenarios),
         derivations=tuple(lowered.derivations),
         record_derivations=tuple(lowered.record_derivations),
+        amounts=lowered.amounts,
         warnings=tuple(d for d in diags if not d.is_error),
     )
 

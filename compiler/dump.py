@@ -65,22 +65,57 @@ def day(value: int) -> str:
     return ir.iso_day(value) or "-"
 
 
+def _message(msg: ir.Message) -> list[str]:
+    lines = [f"message {msg.name}"]
+    if msg.answers is not None:
+        cases = ", ".join(f"{c} {r or '-'}" for c, r in msg.answers.cases)
+        lines.append(
+            f"  {msg.answers.kind} {msg.answers.message}" + (f": {cases}" if cases else "")
+        )
+    if msg.segments:
+        lines.append(f"  segments {' '.join(msg.segments)}")
+    if msg.block is not None:
+        lines.append(f"  block {msg.block}")
+    for echo in msg.echo:
+        lines.append(f"  echo {' '.join(echo.names)} {'always' if echo.always else 'with errors'}")
+    if msg.records:
+        lines.append(f"  order {' '.join(msg.records)}")
+        lines.append(f"  singletons {' '.join(sorted(msg.singletons))}")
+    for group in sorted(msg.groups.values(), key=lambda g: g.name):
+        members = " ".join(sorted(group.members))
+        lines.append(f"  group {group.name} opener {group.opener} closer {group.closer}: {members}")
+    return lines
+
+
 def dump(compiled: Compiled) -> str:
     lines: list[str] = []
     for name in sorted(compiled.layouts):
         layout = compiled.layouts[name]
-        lines.append(f"{layout.kind} {name} length {layout.length} key {layout.key}")
+        at = f" at {layout.at}" if layout.at != 1 else ""
+        lines.append(f"{layout.kind} {name} length {layout.length}{at} key {layout.key}")
+        for role, zone in layout.roles:
+            lines.append(f"  role {role} {zone.name}")
+        for letter, code in layout.pairs:
+            lines.append(f"  errors {letter.name} {code.name}")
+        for c in layout.copies:
+            lines.append(f"  copy {c.zone.name} from {c.record}.{c.source.name}")
+        for st in layout.settles:
+            lines.append(f"  settle {st.kind} {st.account or '*'} {st.zone.name}")
         for z in layout.zones:
-            lines.append(f"  zone {z.zone_id} {z.name} {z.kind} @{z.start1}+{z.length}")
-    msg = compiled.message
-    lines.append(f"message {msg.name}")
-    if msg.segments:
-        lines.append(f"  segments {' '.join(msg.segments)}")
-    lines.append(f"  order {' '.join(msg.records)}")
-    lines.append(f"  singletons {' '.join(sorted(msg.singletons))}")
-    for group in sorted(msg.groups.values(), key=lambda g: g.name):
-        members = " ".join(sorted(group.members))
-        lines.append(f"  group {group.name} opener {group.opener} closer {group.closer}: {members}")
+            reports = f" for {z.reports}" if z.reports else ""
+            start = z.start1 + layout.at - 1  # blocks: the position in the echoed record
+            lines.append(f"  zone {z.zone_id} {z.name} {z.kind} @{start}+{z.length}{reports}")
+    for msg in sorted(compiled.messages.values(), key=lambda m: m.name):
+        lines.extend(_message(msg))
+    if compiled.amounts is not None:
+        a = compiled.amounts
+        lines.append(f"amounts {a.group} by {a.key.layout}.{a.key.name}")
+        for line in a.lines:
+            lines.append(
+                f"  line {line} amount {a.amount[line].name} account {a.account[line].name}"
+            )
+        for acc in a.accounts:
+            lines.append(f"  account {acc.name} = {acc.value}")
     for rule in sorted(compiled.rules, key=lambda r: (r.code, r.start)):
         lines.append(
             f"rule {rule.code} {rule.letter} {rule.record}.{rule.zone.name} "

@@ -66,8 +66,10 @@ class ExprLowerer:
         charmaps: dict[str, ir.Charmap],
         dates: set[str],
         diags: list[Diagnostic],
+        answer_only: frozenset[str] = frozenset(),
     ) -> None:
         self.layouts = layouts
+        self.answer_only = answer_only  # records only answer messages carry (ET91, ET92)
         self.message = message
         self.tables = tables
         self.params = params
@@ -203,7 +205,11 @@ class ExprLowerer:
             raise self.fail(
                 "bad-context", f"'{e.context}' means the record before or after this one", e.span
             )
-        records = [lay for lay in self.layouts.values() if lay.kind == "record"]
+        records = [
+            lay
+            for lay in self.layouts.values()
+            if lay.kind == "record" and lay.name not in self.answer_only
+        ]
         holders = [lay.by_name[e.zone] for lay in records if e.zone in lay.by_name]
         if not holders:
             names = {n for lay in records for n in lay.by_name}

@@ -8,12 +8,13 @@ the diagnostics of name resolution and typing.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from compiler import ir
 from compiler.expressions import Ctx, ExprLowerer, date_int
 from rulebook import syntax as s
 from rulebook.check import period_bounds, zone_numbers
+from rulebook.conditions import ANSWER_CASES
 from rulebook.diagnostics import Diagnostic, did_you_mean, error
 from rulebook.load import Rulebook
 from rulebook.spans import Span
@@ -36,6 +37,7 @@ class Lowered:
     derivations: list[ir.Derivation] = field(default_factory=list)
     record_derivations: list[ir.RecordDerivation] = field(default_factory=list)
     releases: list[ir.Release] = field(default_factory=list)
+    amounts: ir.Amounts | None = None
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
 
@@ -83,12 +85,19 @@ class Lowerer:
         for item in items:
             if isinstance(item, s.LayoutDecl):
                 self.layout(item)
+        for item in items:
+            if isinstance(item, s.LayoutDecl):
+                self.layout_copies(item)
         for decl in (i for i in items if isinstance(i, s.MessageDecl)):
             lowered = self.message(decl)
             if lowered is not None:
                 self.out.messages[lowered.name] = lowered
-                if self.out.message is None:
-                    self.out.message = lowered  # the first message is the one files are read as
+                if self.out.message is None and lowered.answers is None:
+                    self.out.message = lowered  # the message files are read as (not an answer)
+        for decl in (i for i in items if isinstance(i, s.MessageDecl)):
+            self.check_answer(decl)
+        for amounts in (i for i in items if isinstance(i, s.AmountsDecl)):
+            self.amounts(amounts)
         for item in items:
             if isinstance(item, s.TableDecl):
                 self.table(item)
@@ -127,6 +136,13 @@ class Lowerer:
             self.out.charmaps,
             {i.name for i in items if isinstance(i, s.DateDecl)},
             self.diags,
+            answer_only=frozenset(
+                name
+                for m in self.out.messages.values()
+                if m.answers is not None
+                for name in m.records
+            )
+            - frozenset(self.out.message.records if self.out.message else ()),
         )
         self.date_decls = {i.name: i for i in items if isinstance(i, s.DateDecl)}
         for date_decl in self.date_decls.values():
@@ -226,15 +242,55 @@ class Lowerer:
                 zone_id=z.zone_id,
                 name=z.name,
                 kind=z.type,
-                offset=z.start - 1,
+                offset=z.start - decl.at,
                 length=z.length,
                 fr=z.labels.fr or "",
                 nl=z.labels.nl or "",
+                reports=z.reports,
                 origin=z.span,
             )
             for z in decl.zones
         )
         fr, nl = _label(decl.labels)
+        by_name = {z.name: z for z in zones}
+        ids = {n for z in zones for n in zone_numbers(z.zone_id)}
+        for z in decl.zones:
+            if z.reports is not None and z.reports not in ids:
+                self.diags.append(
+                    error(
+                        "unknown-zone",
+                        f"{decl.name} has no zone {z.reports} for {z.name} to carry the errors of",
+                        z.span,
+                    )
+                )
+
+        def zone(name: str) -> ir.Zone | None:
+            found = by_name.get(name)
+            if found is None:
+                self.diags.append(
+                    error(
+                        "unknown-zone",
+                        f"{decl.name} has no zone named {name!r}",
+                        decl.span,
+                        did_you_mean(name, by_name),
+                    )
+                )
+            return found
+
+        pairs = tuple(
+            (letter, code)
+            for a, b in decl.pairs
+            if (letter := zone(a)) is not None and (code := zone(b)) is not None
+        )
+        roles = tuple((role, found) for role, name in decl.roles if (found := zone(name)))
+        if decl.kind != "block" and (decl.pairs or decl.at != 1):
+            self.diags.append(
+                error(
+                    "bad-answer",
+                    "'at' and 'errors' describe an echo block: declare it with 'block'",
+                    decl.span,
+                )
+            )
         self.out.layouts[decl.name] = ir.Layout(
             kind=decl.kind,
             name=decl.name,
@@ -244,8 +300,51 @@ class Lowerer:
             fr=fr,
             nl=nl,
             note=decl.note,
+            at=decl.at,
+            pairs=pairs,
+            roles=roles,
             origin=decl.span,
         )
+
+    def layout_copies(self, decl: s.LayoutDecl) -> None:
+        """Resolve ``copy ZONE from RECORD.ZONE`` and ``settle`` once every layout is known."""
+        if decl.name not in self.out.layouts:
+            return
+        layout = self.out.layouts[decl.name]
+        settles = []
+        for st in decl.settles:
+            zone = self._zone_of(decl.name, st.zone, st.span)
+            if zone is None:
+                continue
+            if st.kind != "key" and zone.kind != "S":
+                self.diags.append(
+                    error("type-mismatch", f"{st.zone} holds an amount: it must be S", st.span)
+                )
+                continue
+            settles.append(ir.Settle(kind=st.kind, account=st.account, zone=zone))
+        if settles:
+            layout = replace(layout, settles=tuple(settles))
+            self.out.layouts[decl.name] = layout
+        if not decl.copies:
+            return
+        copies: list[ir.Copy] = []
+        for c in decl.copies:
+            target = self._zone_of(decl.name, c.zone, c.span)
+            source = self._zone_of(c.record, c.source, c.span)
+            if target is None or source is None:
+                continue
+            if target.length != source.length:
+                self.diags.append(
+                    error(
+                        "width-mismatch",
+                        f"{decl.name}.{c.zone} ({target.length} positions) cannot hold "
+                        f"{c.record}.{c.source} ({source.length} positions)",
+                        c.span,
+                    )
+                )
+                continue
+            copies.append(ir.Copy(zone=target, record=c.record, source=source, origin=c.span))
+        self.out.layouts[decl.name] = replace(layout, copies=tuple(copies))
 
     # ------------------------------------------------------------------ message structure
 
@@ -257,10 +356,10 @@ class Lowerer:
                 self.diags.append(
                     error("unknown-record", f"{seg} is not a declared segment", decl.span)
                 )
-        if not decl.productions:
+        if not decl.productions and decl.record_length:
             self.diags.append(error("unexpected-end", "a message needs a structure", decl.span))
             return None
-        root = decl.productions[0].name
+        root = decl.productions[0].name if decl.productions else ""
         order: dict[str, int] = {}
         counts: dict[str, int] = {}
         irprods: dict[str, tuple[ir.SItem, ...]] = {}
@@ -332,7 +431,8 @@ class Lowerer:
         for p in decl.productions:
             count_direct(p.items)
         visiting.add(root)
-        walk(productions[root].items, True)
+        if root:
+            walk(productions[root].items, True)
         singles = {n for n in singles if reached.get(n) == 1}
         for p in decl.productions[1:]:
             members = self._members(p, productions)
@@ -361,8 +461,160 @@ class Lowerer:
             order=order,
             singletons=frozenset(singles),
             groups=groups,
+            block=decl.block,
+            echo=tuple(ir.Echo(names=e.names, always=e.always) for e in decl.echo),
+            answers=(
+                ir.Answers(kind=a.kind, message=a.message, cases=a.cases)
+                if (a := decl.answers) is not None
+                else None
+            ),
             origin=decl.span,
         )
+
+    def amounts(self, decl: s.AmountsDecl) -> None:
+        if self.out.amounts is not None:
+            self.diags.append(error("duplicate-name", "amounts are declared twice", decl.span))
+            return
+        msg = self.out.message
+        if not decl.by_record or not decl.lines or msg is None:
+            self.diags.append(
+                error("unexpected-end", "amounts need a 'by' and a 'lines' clause", decl.span)
+            )
+            return
+        group = next((g for g in msg.groups.values() if g.opener == decl.by_record), None)
+        if group is None:
+            self.diags.append(
+                error(
+                    "bad-context",
+                    f"amounts are totalled per group: {decl.by_record} opens no group of "
+                    f"message {msg.name}",
+                    decl.span,
+                )
+            )
+            return
+        key = self._zone_of(decl.by_record, decl.by_zone, decl.span)
+        amount: dict[str, ir.Zone] = {}
+        account: dict[str, ir.Zone] = {}
+        for line in decl.lines:
+            if line not in group.members:
+                self.diags.append(
+                    error("bad-context", f"{line} is not a record of the {group.name}", decl.span)
+                )
+                continue
+            a = self._zone_of(line, decl.amount, decl.span)
+            c = self._zone_of(line, decl.account, decl.span)
+            if a is not None and a.kind != "S":
+                self.diags.append(
+                    error("type-mismatch", f"{line}.{decl.amount} is not an amount (S)", decl.span)
+                )
+            elif c is not None and c.value_type != ir.INT:
+                self.diags.append(
+                    error("type-mismatch", f"{line}.{decl.account} is not numeric", decl.span)
+                )
+            elif a is not None and c is not None:
+                amount[line], account[line] = a, c
+        values = [a.value for a in decl.accounts]
+        if len(set(values)) != len(values) or not values:
+            self.diags.append(
+                error("duplicate-name", "each account needs its own account value", decl.span)
+            )
+        if key is None or len(amount) != len(decl.lines):
+            return
+        fr, nl = _label(decl.labels)
+        self.out.amounts = ir.Amounts(
+            group=group.name,
+            key=key,
+            lines=decl.lines,
+            amount=amount,
+            account=account,
+            accounts=tuple(
+                ir.Account(name=a.name, value=a.value, fr=a.labels.fr or "", nl=a.labels.nl or "")
+                for a in decl.accounts
+            ),
+            fr=fr,
+            nl=nl,
+            origin=decl.span,
+        )
+
+    def check_answer(self, decl: s.MessageDecl) -> None:
+        """An answer names a message the rulebook describes, known verdicts, an echo block
+        whose length completes the echoed records, and echoes records or groups it has."""
+        msg = self.out.messages.get(decl.name)
+        answers = decl.answers
+        if msg is None:
+            return
+        if answers is None:
+            if decl.block or decl.echo:
+                self.diags.append(
+                    error("bad-answer", "only an answer message echoes records", decl.span)
+                )
+            return
+        answered = self.out.messages.get(answers.message)
+        if answered is None or answered.answers is not None:
+            self.diags.append(
+                error(
+                    "bad-answer",
+                    f"message {answers.message} is not a message this rulebook describes",
+                    answers.span,
+                )
+            )
+            return
+        for case, _ in answers.cases:
+            if case not in ANSWER_CASES:
+                self.diags.append(
+                    error(
+                        "bad-answer",
+                        f"{case!r} is not a verdict (expected one of: {', '.join(ANSWER_CASES)})",
+                        answers.span,
+                        did_you_mean(case, ANSWER_CASES),
+                    )
+                )
+        refusing = any(refusal is not None for _, refusal in answers.cases)
+        if refusing and not any(self.out.layouts[s].role("refusal") for s in msg.segments):
+            self.diags.append(
+                error(
+                    "bad-answer",
+                    f"a refusal type needs a segment of {decl.name} with a 'refusal' zone",
+                    answers.span,
+                )
+            )
+        if decl.block is not None:
+            block = self.out.layouts.get(decl.block)
+            echoed = [self.out.layouts[n] for n in answered.records]
+            if block is None or block.kind != "block":
+                self.diags.append(
+                    error("bad-answer", f"{decl.block} is not a declared block", decl.span)
+                )
+            elif any(lay.length + block.length != msg.record_length for lay in echoed):
+                self.diags.append(
+                    error(
+                        "bad-answer",
+                        f"echoed records of {answers.message} plus {decl.block} "
+                        f"({block.length}) do not make records of {msg.record_length}",
+                        decl.span,
+                    )
+                )
+            elif block.at != answered.record_length + 1:
+                self.diags.append(
+                    error(
+                        "bad-answer",
+                        f"{decl.block} starts at {block.at}, not after the "
+                        f"{answered.record_length} positions of the echoed record",
+                        decl.span,
+                    )
+                )
+        known = {*answered.records, *answered.groups}
+        for echo in decl.echo:
+            for name in echo.names:
+                if name not in known:
+                    self.diags.append(
+                        error(
+                            "bad-answer",
+                            f"{name} is neither a record nor a group of {answers.message}",
+                            echo.span,
+                            did_you_mean(name, known),
+                        )
+                    )
 
     @staticmethod
     def _members(p: s.Production, productions: dict[str, s.Production]) -> set[str]:

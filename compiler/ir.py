@@ -60,6 +60,7 @@ class Zone:
     length: int
     fr: str
     nl: str
+    reports: str | None = None  # this 2-digit error zone carries the errors of that zone id
     origin: Span = _origin()
 
     @property
@@ -89,10 +90,30 @@ class Zone:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Layout:
-    """A fixed-length record or segment."""
+class Copy:
+    """A zone of an echo block filled with a zone of the answered file (``copy … from …``)."""
 
-    kind: str  # "record" | "segment"
+    zone: Zone
+    record: str
+    source: Zone
+    origin: Span = _origin()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Settle:
+    """A settlement zone: ``key`` (the destination) or an amount asked / accepted / refused, of
+    one account (``account``) or of all accounts (``account`` None)."""
+
+    kind: str
+    account: str | None
+    zone: Zone
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Layout:
+    """A fixed-length record, segment or echo block (zone offsets are 0-based from ``at``)."""
+
+    kind: str  # "record" | "segment" | "block"
     name: str
     key: str | None
     length: int
@@ -100,6 +121,11 @@ class Layout:
     fr: str
     nl: str
     note: str | None = None
+    at: int = 1
+    pairs: tuple[tuple[Zone, Zone], ...] = ()  # (letter, code) zones of an echo block
+    roles: tuple[tuple[str, Zone], ...] = ()  # name / index / comment / refusal / percentage
+    copies: tuple[Copy, ...] = ()
+    settles: tuple[Settle, ...] = ()  # zones of a settlement record (920900 ET91 / ET92)
     origin: Span = _origin()
     by_name: dict[str, Zone] = field(default_factory=dict, compare=False, repr=False)
     zone_index: dict[tuple[int, int], int] = field(default_factory=dict, compare=False, repr=False)
@@ -110,6 +136,13 @@ class Layout:
         if not self.zone_index:
             ordered = sorted(self.zones, key=lambda z: z.offset)
             self.zone_index.update({(z.offset, z.length): i for i, z in enumerate(ordered)})
+
+    def role(self, role: str) -> Zone | None:
+        return next((zone for name, zone in self.roles if name == role), None)
+
+    def error_zone(self, zone_id: str) -> Zone | None:
+        """The 2-digit zone declared ``for`` ``zone_id`` (its envelope error code)."""
+        return next((zone for zone in self.zones if zone.reports == zone_id), None)
 
     @property
     def zone_starts(self) -> list[int]:
@@ -170,11 +203,57 @@ class Message:
     order: dict[str, int] = field(compare=False)  # record -> position in the structure
     singletons: frozenset[str]
     groups: dict[str, Group] = field(compare=False)
+    block: str | None = None  # echo block appended to each echoed record
+    echo: tuple[Echo, ...] = ()
+    answers: Answers | None = None
     origin: Span = _origin()
 
     @property
     def records(self) -> tuple[str, ...]:
         return tuple(sorted(self.order, key=self.order.__getitem__))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Echo:
+    """Records (or groups) of the answered file an answer repeats: always, or when in error."""
+
+    names: tuple[str, ...]
+    always: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Answers:
+    """``answers 920000 rejected_blocking refusal 01, …`` / ``acknowledges`` / ``settles``."""
+
+    kind: str  # "answers" | "acknowledges" | "settles"
+    message: str
+    cases: tuple[tuple[str, str | None], ...] = ()  # (verdict or "envelope", refusal type)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Account:
+    """A financial account and the value of a line's account zone that designates it."""
+
+    name: str
+    value: int
+    fr: str
+    nl: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Amounts:
+    """How amounts are totalled per destination: the destination zone of the group's opening
+    record (``key``), the line records with their amount and account zones, the accounts."""
+
+    group: str
+    key: Zone
+    lines: tuple[str, ...]
+    amount: dict[str, Zone] = field(compare=False)
+    account: dict[str, Zone] = field(compare=False)
+    accounts: tuple[Account, ...]
+    fr: str
+    nl: str
+    origin: Span = _origin()
 
 
 # --------------------------------------------------------------------------- data

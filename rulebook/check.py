@@ -102,6 +102,7 @@ def check_layouts(book: Rulebook) -> Iterator[Diagnostic]:
 def _check_layout(layout: s.LayoutDecl) -> Iterator[Diagnostic]:
     names: dict[str, s.ZoneDecl] = {}
     ids: dict[str, s.ZoneDecl] = {}
+    last = layout.at + layout.length - 1
     for zone in layout.zones:
         if zone.name in names:
             yield error(
@@ -124,14 +125,14 @@ def _check_layout(layout: s.LayoutDecl) -> Iterator[Diagnostic]:
             yield error("bad-zone-type", "a date zone (D) is 8 long (YYYYMMDD)", zone.span)
         if zone.length <= 0 or zone.start <= 0:
             yield error("bad-zone-type", "zone lengths and positions start at 1", zone.span)
-        elif zone.start + zone.length - 1 > layout.length:
+        elif zone.start < layout.at or zone.start + zone.length - 1 > last:
             yield error(
                 "zone-outside-record",
                 f"zone {zone.zone_id} ({zone.start}-{zone.start + zone.length - 1}) extends "
-                f"beyond the {layout.length} positions of {layout.name}",
+                f"beyond positions {layout.at}-{last} of {layout.name}",
                 zone.span,
             )
-    expected = 1
+    expected = layout.at
     previous: s.ZoneDecl | None = None
     for zone in sorted(layout.zones, key=lambda z: z.start):
         end = zone.start + zone.length - 1
@@ -150,11 +151,11 @@ def _check_layout(layout: s.LayoutDecl) -> Iterator[Diagnostic]:
             )
         expected = max(expected, end + 1)
         previous = zone
-    if layout.zones and expected - 1 != layout.length:
+    if layout.zones and expected - 1 != last:
         covered = expected - 1
         yield error(
             "record-length-mismatch",
-            f"the zones of {layout.name} cover positions 1-{covered}, "
+            f"the zones of {layout.name} cover positions {layout.at}-{covered}, "
             f"not its length {layout.length}",
             layout.span,
         )
@@ -399,6 +400,13 @@ def check_labels(book: Rulebook) -> Iterator[Diagnostic]:
             item, s.TableDecl | s.ParamDecl | s.CharmapDecl | s.DateDecl | s.MessageDecl
         ) and (not item.labels.fr or not item.labels.nl):
             yield error("missing-label", f"{item.name} needs a French and a Dutch label", item.span)
+        elif isinstance(item, s.AmountsDecl):
+            spans = [(item.labels, item.span), *((a.labels, a.span) for a in item.accounts)]
+            for labels, span in spans:
+                if not labels.fr or not labels.nl:
+                    yield error(
+                        "missing-label", "amounts and accounts need French and Dutch labels", span
+                    )
 
 
 CHECKS: tuple[Callable[[Rulebook], Iterable[Diagnostic]], ...] = (

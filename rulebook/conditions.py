@@ -20,3 +20,15 @@ READER_CONDITIONS: dict[str, str] = {
     "rule_not_evaluable": "a rule could not be evaluated and no other finding explains why",
     "too_many_records": "more records than the validator keeps for its end-of-file checks",
 }
+
+# The verdicts of design.md §5, which an answer message can be declared for
+# (``answers 920000 rejected_blocking refusal 01``), and ``envelope``: a refusal of the
+# bordereau itself (an error in segments 200/300 or records 95/96, reported in their
+# 2-digit error zones).
+VERDICTS: tuple[str, ...] = (
+    "accepted",
+    "accepted_with_errors",
+    "rejected_threshold",
+    "rejected_blocking",
+)
+ANSWER_CASES: tuple[str, ...] = (*VERDICTS, "envelope")

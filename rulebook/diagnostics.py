@@ -86,6 +86,7 @@ CODES: dict[str, str] = {
     "missing-file": "a file named by 'codes from' does not exist",
     "bad-scenario": "a scenario file (instructions/scenarios/*.json) is not a JSON object",
     "bad-catalogue": "the official code list cannot be read",
+    "bad-answer": "an answer message or echo block declared inconsistently",
     "verdict-parameter": "error_rate_threshold or error_rate_basis missing or of the wrong kind",
 }
 

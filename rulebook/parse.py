@@ -39,6 +39,7 @@ ITEM_KEYWORDS = frozenset(
         "message",
         "record",
         "segment",
+        "block",
         "table",
         "parameter",
         "charmap",
@@ -46,6 +47,7 @@ ITEM_KEYWORDS = frozenset(
         "code",
         "rule",
         "derive",
+        "amounts",
     }
 )
 

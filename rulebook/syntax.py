@@ -202,19 +202,81 @@ class ZoneDecl:
     length: int
     start: int  # 1-based
     labels: Labels
+    reports: str | None = None  # ``for 501``: this 2-digit zone carries the errors of zone 501
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CopyDecl:
+    """``copy sending_number from ET10.sending_number`` in a block: filled when echoing."""
+
+    zone: str
+    record: str
+    source: str
     span: Span = _span()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LayoutDecl:
-    """A fixed-length record (``record ET10 …``) or segment (``segment S200 …``)."""
+    """A record (``record ET10``), segment (``segment S200``) or echo block (``block EB``).
 
-    kind: str  # "record" | "segment"
+    A block is appended to every record an answer message echoes; ``at`` is the position its
+    first zone has in the echoed record. ``errors`` names the (letter, code) zone pairs,
+    ``roles`` the zones with a meaning for answers (name, index, comment, refusal, percentage).
+    """
+
+    kind: str  # "record" | "segment" | "block"
     name: str
     labels: Labels
     length: int
     key: str | None
     zones: tuple[ZoneDecl, ...]
+    note: str | None = None
+    at: int = 1
+    pairs: tuple[tuple[str, str], ...] = ()
+    roles: tuple[tuple[str, str], ...] = ()
+    copies: tuple[CopyDecl, ...] = ()
+    settles: tuple[SettleDecl, ...] = ()
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SettleDecl:
+    """``settle asked "A" asked_a``: a zone of a settlement record and the amount it carries
+    (``key``: the destination; ``asked`` / ``accepted`` / ``refused``, of one account or, with
+    no account, of all)."""
+
+    kind: str
+    account: str | None
+    zone: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AccountDecl:
+    """``account "A" = 0``: an account and the value of the line's account zone that means it."""
+
+    name: str
+    value: int
+    labels: Labels
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AmountsDecl:
+    """``amounts``: how the report totals asked, accepted and refused amounts per destination.
+
+    ``by``: the zone of the invoice's opening record giving the destination (the mutuality);
+    ``lines``: the records that carry amounts, with their amount and account zones.
+    """
+
+    labels: Labels
+    by_record: str
+    by_zone: str
+    lines: tuple[str, ...]
+    amount: str
+    account: str
+    accounts: tuple[AccountDecl, ...]
     note: str | None = None
     span: Span = _span()
 
@@ -258,6 +320,32 @@ class MessageDecl:
     segments: tuple[str, ...]
     record_length: int
     productions: tuple[Production, ...]
+    block: str | None = None
+    echo: tuple[EchoDecl, ...] = ()
+    answers: AnswersDecl | None = None
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EchoDecl:
+    """``echo ET10 ET90 always`` / ``echo invoice with errors``: which records an answer repeats."""
+
+    names: tuple[str, ...]
+    always: bool
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AnswersDecl:
+    """What an answer message answers, and when.
+
+    ``kind``: ``answers`` (cases are verdicts, or ``envelope``, each with a refusal type),
+    ``acknowledges`` or ``settles``.
+    """
+
+    kind: str
+    message: str
+    cases: tuple[tuple[str, str | None], ...] = ()
     span: Span = _span()
 
 
@@ -445,6 +533,7 @@ class DeriveRecords:
 Item = (
     LayoutDecl
     | MessageDecl
+    | AmountsDecl
     | TableDecl
     | ParamDecl
     | CharmapDecl

@@ -204,7 +204,37 @@ class AstBuilder:
     def _item_layout(self, tree: PTree) -> s.LayoutDecl:
         kind = str(self._trees(tree, "layout_kind")[0].children[0])
         key = self._first(tree, "key")
+        at = self._first(tree, "at")
         zones = tuple(self._zone(z) for z in self._trees(tree, "zone"))
+        pairs: list[tuple[str, str]] = []
+        for clause in self._trees(tree, "error_pairs"):
+            for pair in self._trees(clause, "error_pair"):
+                letter, code = self._tokens(pair, "NAME")
+                pairs.append((str(letter), str(code)))
+        roles = tuple(
+            (str(r.children[0].children[0]), str(self._tokens(r, "NAME")[0]))  # type: ignore[union-attr]
+            for r in self._trees(tree, "role")
+        )
+        copies = tuple(
+            s.CopyDecl(
+                zone=str(self._tokens(c, "NAME")[0]),
+                record=str(self._tokens(c, "RECNAME")[0]),
+                source=str(self._tokens(c, "NAME")[1]),
+                span=self.span(c),
+            )
+            for c in self._trees(tree, "copy")
+        )
+        settles = tuple(
+            s.SettleDecl(
+                kind=str(c.children[0].children[0]),  # type: ignore[union-attr]
+                account=_unquote(self._tokens(c, "STRING")[0])
+                if self._tokens(c, "STRING")
+                else None,
+                zone=str(self._tokens(c, "NAME")[0]),
+                span=self.span(c),
+            )
+            for c in self._trees(tree, "settle")
+        )
         return s.LayoutDecl(
             kind=kind,
             name=str(self._tokens(tree, "RECNAME")[0]),
@@ -213,18 +243,25 @@ class AstBuilder:
             key=_unquote(key.children[0]) if key is not None else None,  # type: ignore[arg-type]
             zones=zones,
             note=self._note(tree),
+            at=self._int(self._tokens(at, "NUM")[0]) if at is not None else 1,
+            pairs=tuple(pairs),
+            roles=roles,
+            copies=copies,
+            settles=settles,
             span=self.span(tree),
         )
 
     def _zone(self, tree: PTree) -> s.ZoneDecl:
         nums = self._tokens(tree, "NUM")
+        ids = self._trees(tree, "zone_id")
         return s.ZoneDecl(
-            zone_id=self._zone_id(self._trees(tree, "zone_id")[0]),
+            zone_id=self._zone_id(ids[0]),
             name=str(self._tokens(tree, "NAME")[0]),
             type=str(self._trees(tree, "ztype")[0].children[0]),
             length=self._int(nums[0]),
             start=self._int(nums[1]),
             labels=self._labels(self._first(tree, "labels")),
+            reports=self._zone_id(ids[1]) if len(ids) > 1 else None,
             span=self.span(tree),
         )
 
@@ -232,8 +269,37 @@ class AstBuilder:
         segments: tuple[str, ...] = ()
         length = 0
         productions: list[s.Production] = []
+        block: str | None = None
+        echo: list[s.EchoDecl] = []
+        answers: s.AnswersDecl | None = None
         for clause in self._trees(tree):
-            if clause.data == "segments":
+            if clause.data == "echo_block":
+                block = str(self._tokens(clause, "RECNAME")[0])
+            elif clause.data == "echo":
+                for item in self._trees(clause, "echo_item"):
+                    when = self._trees(item, "echo_when")[0]
+                    echo.append(
+                        s.EchoDecl(
+                            names=tuple(str(t) for t in self._tokens(item)),
+                            always=str(when.children[0]) == "always",
+                            span=self.span(item),
+                        )
+                    )
+            elif clause.data in ("answers", "acknowledges", "settles"):
+                cases = tuple(
+                    (
+                        str(self._tokens(case, "NAME")[0]),
+                        str(self._tokens(case, "NUM")[0]) if self._tokens(case, "NUM") else None,
+                    )
+                    for case in self._trees(clause, "answer_case")
+                )
+                answers = s.AnswersDecl(
+                    kind=str(clause.data),
+                    message=str(self._tokens(clause, "NUM")[0]),
+                    cases=cases,
+                    span=self.span(clause),
+                )
+            elif clause.data == "segments":
                 segments = tuple(str(t) for t in self._tokens(clause, "RECNAME"))
             elif clause.data == "record_length":
                 length = self._int(self._tokens(clause, "NUM")[0])
@@ -249,6 +315,34 @@ class AstBuilder:
             segments=segments,
             record_length=length,
             productions=tuple(productions),
+            block=block,
+            echo=tuple(echo),
+            answers=answers,
+            span=self.span(tree),
+        )
+
+    def _item_amounts(self, tree: PTree) -> s.AmountsDecl:
+        by = self._first(tree, "amounts_by")
+        lines = self._first(tree, "amounts_lines")
+        accounts = tuple(
+            s.AccountDecl(
+                name=_unquote(self._tokens(a, "STRING")[0]),
+                value=self._int(self._tokens(a, "NUM")[0]),
+                labels=self._labels(self._first(a, "labels")),
+                span=self.span(a),
+            )
+            for a in self._trees(tree, "amounts_account")
+        )
+        line_names = self._tokens(lines, "NAME") if lines is not None else []
+        return s.AmountsDecl(
+            labels=self._labels(self._first(tree, "labels")),
+            by_record=str(self._tokens(by, "RECNAME")[0]) if by is not None else "",
+            by_zone=str(self._tokens(by, "NAME")[0]) if by is not None else "",
+            lines=tuple(str(r) for r in self._tokens(lines, "RECNAME")) if lines else (),
+            amount=str(line_names[0]) if line_names else "",
+            account=str(line_names[1]) if line_names else "",
+            accounts=accounts,
+            note=self._note(tree),
             span=self.span(tree),
         )
 

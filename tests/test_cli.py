@@ -35,7 +35,7 @@ def rulebook(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProc
 def test_check_the_shipped_rulebook() -> None:
     result = rulebook("check")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("rulebook 2026.1: 13 layouts, ")
+    assert result.stdout.startswith("rulebook 2026.1: 18 layouts, ")
     assert result.stdout.rstrip().endswith(", no diagnostics")
 
 
@@ -139,3 +139,69 @@ def test_readme_quick_start_scripts_exist() -> None:
     for script in ("scripts/start", "scripts/test"):
         assert f"bash {script}" in readme and (ROOT / script).is_file()
     assert "bash scripts/test" in (ROOT / ".ci" / "run").read_text("utf-8")
+
+
+def test_answer_writes_the_acknowledgement_and_the_verdicts_answer(tmp_path: Path) -> None:
+    result = rulebook(
+        "answer", "examples/wrong-niss.920000", "--out", str(tmp_path), "--today", "2026-11-01"
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0] == "wrong-niss.920000: rejected_threshold, 2 finding(s)"
+    written = sorted(p.name for p in tmp_path.iterdir())
+    assert written == ["wrong-niss.920099", "wrong-niss.931000"]  # no partial file left
+    assert (tmp_path / "wrong-niss.931000").read_bytes()[:6] == b"931000"
+    read = rulebook("read", str(tmp_path / "wrong-niss.920099"), "--format", "json")
+    assert read.returncode == 0, read.stderr
+    (message,) = json.loads(read.stdout)["messages"]
+    assert (message["type"], message["refusal_type"], message["error_percentage"]) == (
+        "920099",
+        "02",
+        "03333",
+    )
+    in_error = [
+        (r["record_type"], [(e["letter"], e["code"]) for e in r["errors"]])
+        for r in message["records"]
+        if r["errors"]
+    ]
+    assert in_error == [("20", [("F", "200802")]), ("80", [("F", "800802")])]
+    label = message["records"][1]["errors"][0]
+    assert label["fr"].startswith("Numéro d'identification") and label["nl"]
+
+
+def test_answer_with_settlement_and_dutch_text(tmp_path: Path) -> None:
+    result = rulebook(
+        "answer",
+        "examples/hospital.920000",
+        "--out",
+        str(tmp_path),
+        "--settlement",
+        "--today",
+        "2026-11-01",
+    )
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.suffix for p in tmp_path.iterdir()) == [".920098", ".920900", ".931000"]
+    text = rulebook("read", str(tmp_path / "hospital.920900"), "--lang", "nl")
+    assert text.returncode == 0
+    assert text.stdout.startswith(f"{tmp_path / 'hospital.920900'}: 920900 Afrekening")
+    assert "ET91" in text.stdout and "asked_b=344170" in text.stdout
+
+
+def test_read_an_unreadable_message_is_exit_2_and_located(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.920099"
+    bad.write_bytes(b"920099" + b"0" * 61 + b"1" * 100)
+    result = rulebook("read", str(bad))
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        f"rulebook: {bad}: segment S300A (positions 68-677) is cut short: "
+        "the message ends at position 167"
+    )
+    missing = rulebook("read", str(tmp_path / "nothing"))
+    assert missing.returncode == 2 and "does not exist" in missing.stderr
+
+
+def test_answer_to_an_unwritable_directory_is_exit_2(tmp_path: Path) -> None:
+    target = tmp_path / "file"
+    target.write_text("x")
+    result = rulebook("answer", "examples/baseline.920000", "--out", str(target / "sub"))
+    assert result.returncode == 2
+    assert result.stderr.startswith("rulebook: cannot create")

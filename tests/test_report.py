@@ -26,7 +26,7 @@ def mutant_report(compiled: Compiled, code: str) -> tuple[bytes, dict[str, Any]]
 
 def test_every_field_is_present(compiled: Compiled) -> None:
     data, report = mutant_report(compiled, "200802")
-    assert set(report) == {"rulebook", "file", "verdict", "findings", "summary"}
+    assert set(report) == {"rulebook", "file", "verdict", "findings", "amounts", "summary"}
     assert set(report["rulebook"]) == {"version", "hash"}
     assert report["rulebook"]["hash"] == compiled.hash
     file = report["file"]

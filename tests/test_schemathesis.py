@@ -6,6 +6,7 @@ from typing import Any
 
 import schemathesis
 from hypothesis import HealthCheck, settings
+from schemathesis.checks import positive_data_acceptance
 
 from api.service import create_app
 from compiler import load_compiled
@@ -21,4 +22,9 @@ schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(load_compile
     derandomize=True,
 )
 def test_api_conforms_to_its_openapi_document(case: schemathesis.Case[Any]) -> None:
-    case.call_and_validate()
+    excluded = []
+    if case.path == "/v1/read":
+        # any bytes match a binary body, but few byte strings are a message the rulebook
+        # describes: those get a documented 422 with the place of the problem
+        excluded.append(positive_data_acceptance)
+    case.call_and_validate(excluded_checks=excluded)

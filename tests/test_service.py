@@ -39,7 +39,7 @@ def test_healthz(client: TestClient, compiled: Compiled) -> None:
 def test_rulebook_identity(client: TestClient, compiled: Compiled) -> None:
     data = client.get("/v1/rulebook").json()
     assert (data["version"], data["hash"], data["message"]) == ("2026.1", compiled.hash, "920000")
-    assert (data["layouts"], data["rules"], data["codes"]) == (13, 535, 545)
+    assert (data["layouts"], data["rules"], data["codes"]) == (18, 535, 545)
     assert data["releases"] == [
         {"version": "2026.1", "published": "2026-11-01", "applies": "2026-11-01"}
     ]
@@ -163,3 +163,56 @@ def test_real_server_process() -> None:
         report = httpx.post(f"{server.base}/v1/validate", content=body, timeout=30).json()
         assert [f["code"] for f in report["findings"]] == ["200802", "800802"]
     assert f"serving on {server.base}" in server.output
+
+
+def test_answer_equals_the_cli_answer(client: TestClient, tmp_path: Path) -> None:
+    path = EXAMPLES / "wrong-niss.920000"
+    response = client.post(
+        "/v1/answer", content=path.read_bytes(), params={"name": path.name, "today": "2026-11-01"}
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert body["verdict"] == body["report"]["verdict"] == "rejected_threshold"
+    assert [a["message"] for a in body["answers"]] == ["931000", "920099"]
+    cli = subprocess.run(
+        [*CLI, "answer", str(path), "--out", str(tmp_path), "--today", "2026-11-01"],
+        capture_output=True,
+        cwd=ROOT,
+        check=False,
+    )
+    assert cli.returncode == 0, cli.stderr
+    for answer in body["answers"]:
+        written = (tmp_path / f"wrong-niss.{answer['message']}").read_bytes()
+        assert answer["content"].encode("latin-1") == written
+        assert answer["omitted"] == []
+
+
+def test_read_an_answer_over_http(client: TestClient) -> None:
+    body = (EXAMPLES / "wrong-niss.920000").read_bytes()
+    answers = client.post("/v1/answer", content=body, params={"today": "2026-11-01"}).json()
+    content = answers["answers"][1]["content"].encode("latin-1")
+    response = client.post("/v1/read", content=content, params={"name": "x.920099"})
+    assert response.status_code == 200
+    (message,) = response.json()["messages"]
+    assert (message["type"], message["file"], message["refusal_type"]) == (
+        "920099",
+        "x.920099",
+        "02",
+    )
+    codes = [e["code"] for r in message["records"] for e in r["errors"]]
+    assert codes == ["200802", "800802"]
+
+
+def test_read_an_unknown_message_is_a_json_422(client: TestClient) -> None:
+    response = client.post("/v1/read", content=b"123456" + b"0" * 300)
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert error["code"] == "unreadable-message"
+    assert "positions 1-6: '123456' is not a message this rulebook describes" in error["message"]
+
+
+def test_answer_body_over_the_limit_is_413(compiled: Compiled) -> None:
+    with TestClient(create_app(compiled, max_bytes=1_000)) as small:
+        for route in ("/v1/answer", "/v1/read"):
+            response = small.post(route, content=(b"1" * 400 for _ in range(3)))
+            assert response.status_code == 413, route

@@ -3,42 +3,21 @@ limit, the rate's basis, and a credit note."""
 
 from __future__ import annotations
 
-import copy
 import dataclasses
-import datetime as dt
-import io
 from typing import Any
 
 import pytest
 
-from compiler import Compiled, ir
-from generator import generate
-from validator import validate
+from compiler import Compiled
+from tests.sendings import build, check
 from validator.report import Finding
 from validator.verdict import decide, error_rate
 
-TODAY = dt.date(2026, 11, 1)
 DATE = 20260901
 
 
-def sending(compiled: Compiled, invoices: int, scenario: str = "baseline") -> dict[str, Any]:
-    """The scenario with its invoices repeated to ``invoices`` invoices (numbers kept unique)."""
-    data = copy.deepcopy(compiled.scenarios[scenario])
-    base = data["invoice"]
-    copies = [copy.deepcopy(base[n % len(base)]) for n in range(invoices)]
-    copies.sort(key=lambda inv: int(inv["ET20"].get("destination_mutuality", 0)))  # ascending
-    for n, invoice in enumerate(copies):
-        invoice["ET20"]["invoice_number"] = n + 1
-    data["invoice"] = copies
-    return data
-
-
 def run(compiled: Compiled, invoices: int, code: str | None, scenario: str = "baseline") -> Any:
-    mutations: tuple[ir.Mutation, ...] = ()
-    if code is not None:
-        mutations = compiled.rules_for_code(code)[0].mutants[0].mutations
-    data = generate(compiled, sending(compiled, invoices, scenario), mutations=mutations)
-    return validate(compiled, io.BytesIO(data), today=TODAY)
+    return check(compiled, build(compiled, invoices, code, scenario))
 
 
 def test_no_finding_is_accepted(compiled: Compiled) -> None:

@@ -158,7 +158,7 @@ def layout_scope(chunk: Chunk, layout: ir.Layout, env: Env) -> Scope:
 # --------------------------------------------------------------------------- zones
 
 
-def _parse(text: np.ndarray, zone: ir.Zone, raw: bool) -> tuple[np.ndarray, Bool | None]:
+def parse_zone(text: np.ndarray, zone: ir.Zone, raw: bool) -> tuple[np.ndarray, Bool | None]:
     """(value, invalid records) of a zone's (width, n) characters."""
     if raw or zone.kind == "A":
         return text, None
@@ -246,7 +246,7 @@ def zone_value(scope: Scope, ref: ir.ZoneRef) -> Val:
             missing = missing | ~np.isin(chunk.layout_of[np.maximum(src, 0)], holders)
         text = np.ascontiguousarray(chunk.rows[np.maximum(src, 0), zone.offset : zone.end].T)
         flagged = chunk.flagged(zone.name, src)
-    data, invalid = _parse(text, zone, ref.raw)
+    data, invalid = parse_zone(text, zone, ref.raw)
     unknown = missing
     unexplained = None
     if invalid is not None and invalid.any():

@@ -61,6 +61,55 @@ class Finding:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class Sums:
+    asked: int
+    accepted: int
+    refused: int
+
+    def to_json(self) -> dict[str, int]:
+        return {"asked": self.asked, "accepted": self.accepted, "refused": self.refused}
+
+
+@dataclass(frozen=True, slots=True)
+class Destination:
+    key: str  # the destination zone's characters (e.g. mutuality "102")
+    accounts: tuple[tuple[str, Sums], ...]
+    total: Sums
+
+    def account(self, name: str | None) -> Sums:
+        if name is None:
+            return self.total
+        return next((s for n, s in self.accounts if n == name), Sums(0, 0, 0))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "destination": self.key,
+            "accounts": {name: sums.to_json() for name, sums in self.accounts},
+            "total": self.total.to_json(),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class AmountsResult:
+    destinations: tuple[Destination, ...]
+    unassigned_lines: int
+
+    def total(self, account: str | None) -> Sums:
+        parts = [d.account(account) for d in self.destinations]
+        return Sums(
+            sum(p.asked for p in parts),
+            sum(p.accepted for p in parts),
+            sum(p.refused for p in parts),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "by_destination": [d.to_json() for d in self.destinations],
+            "unassigned_lines": self.unassigned_lines,
+        }
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Report:
     """The outcome of validating one file."""
@@ -77,6 +126,7 @@ class Report:
     error_rate: float
     reference_date: str
     governing_date: str | None
+    amounts: AmountsResult | None = None
 
     def by_letter(self) -> dict[str, int]:
         counts = dict.fromkeys(LETTERS, 0)
@@ -95,6 +145,7 @@ class Report:
             },
             "verdict": self.verdict,
             "findings": [f.to_json() for f in self.findings],
+            "amounts": self.amounts.to_json() if self.amounts is not None else None,
             "summary": {
                 "by_letter": self.by_letter(),
                 "error_rate": self.error_rate,
@@ -142,6 +193,20 @@ def to_text(report: Report, lang: str = "fr") -> str:
         + (", ".join(f"{counts[k]} {k}" for k in LETTERS if counts[k]) or "none")
         + f"; error rate {report.error_rate:.2%}"
     )
+    if report.amounts is not None and report.amounts.destinations:
+        lines.append("")
+        lines.append("amounts (cents): asked / accepted / refused")
+        for d in report.amounts.destinations:
+            for name, s in d.accounts:
+                if s.asked or s.refused:
+                    lines.append(
+                        f"  {d.key} account {name}: {s.asked:,} / {s.accepted:,} / {s.refused:,}"
+                    )
+        if report.amounts.unassigned_lines:
+            lines.append(
+                f"  {plural(report.amounts.unassigned_lines, 'line')} without a readable "
+                "destination, account or amount"
+            )
     groups: dict[int | None, list[Finding]] = {}
     for f in report.findings:
         groups.setdefault(f.invoice, []).append(f)

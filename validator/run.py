@@ -16,6 +16,7 @@ import numpy as np
 
 from compiler import Compiled, ir
 from validator.aggregates import AggRuntime, closed_openers
+from validator.amounts import REJECTED, AmountsRun
 from validator.chunk import Chunk
 from validator.evaluate import Env, Scope, layout_scope
 from validator.plan import Plan, RulePlan, plan_for
@@ -77,8 +78,13 @@ class Run:
     segment_arrays: dict[str, np.ndarray] = field(default_factory=dict)
     seg_flags: dict[str, dict[str, bool]] = field(default_factory=dict)
     early: set[int] = field(default_factory=set)  # ids of rules already run on the segments
+    amounts: AmountsRun | None = None
 
     def __post_init__(self) -> None:
+        totals = self.plan.compiled.amounts
+        group = self.plan.compiled.message.groups.get(totals.group) if totals else None
+        if totals is not None and group is not None and group.opener is not None:
+            self.amounts = AmountsRun(spec=totals, opener=group.opener)
         self.env = Env(
             compiled=self.plan.compiled,
             today=self.today,
@@ -143,6 +149,8 @@ class Run:
             for name in c.flags:
                 chunk.flag(name, np.array([k]))
         self._number_invoices(chunk, context)
+        if self.amounts is not None:
+            self.amounts.add(chunk)
         chunk.segments = self.segment_arrays
         chunk.segment_flags = self.seg_flags
         self._reader_checks(chunk)
@@ -497,12 +505,23 @@ def validate(
     findings.sort(key=Finding.sort_key)
     governing = _governing(run)
     decisive = governing if governing is not None else today_int
+    # amounts refused by the findings alone (the rate's "amounts" basis), then as the verdict has it
+    refusals = run.amounts.result(findings, "accepted_with_errors") if run.amounts else None
     rate = error_rate(
-        compiled, findings, invoices=run.invoice_count, records=reader.records, date=decisive
+        compiled,
+        findings,
+        invoices=run.invoice_count,
+        records=reader.records,
+        date=decisive,
+        amounts=refusals,
     )
     seg200 = (
         reader.segments.get(compiled.message.segments[0]) if compiled.message.segments else None
     )
+    verdict = decide(compiled, findings, rate, decisive)
+    amounts = refusals
+    if run.amounts is not None and verdict in REJECTED:
+        amounts = run.amounts.result(findings, verdict)
     return Report(
         rulebook_version=compiled.version,
         rulebook_hash=compiled.hash,
@@ -511,11 +530,12 @@ def validate(
         message=seg200[:6].decode("latin-1") if seg200 else None,
         records=reader.records,
         invoices=run.invoice_count,
-        verdict=decide(compiled, findings, rate, decisive),
+        verdict=verdict,
         findings=tuple(findings),
         error_rate=round(rate, 6),
         reference_date=_iso(today_int),
         governing_date=_iso(governing) if governing is not None else None,
+        amounts=amounts,
     )
 
 

@@ -12,7 +12,9 @@ Output: the verdict and the error rate.
 - otherwise ``accepted`` (S and E findings are signals that refuse nothing).
 
 The error rate's basis is the rulebook's ``error_rate_basis``: ``invoices`` (share of
-invoices with an F or R finding) or ``records`` (share of records with an F or R finding).
+invoices with an F or R finding), ``records`` (share of records with an F or R finding) or
+``amounts`` (share of the asked amounts that the F and R findings refuse, in absolute value,
+as the rulebook's ``amounts`` declaration totals them).
 Both parameters are required of every rulebook (compile-time check ``verdict-parameter``).
 """
 
@@ -23,17 +25,33 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from compiler import Compiled
-    from validator.report import Finding
+    from validator.report import AmountsResult, Finding
 
 THRESHOLD, BASIS = "error_rate_threshold", "error_rate_basis"
-BASES = (b"invoices", b"records")
+BASES = (b"invoices", b"records", b"amounts")
 REFUSING = frozenset({"F", "R"})
 
 
 def error_rate(
-    compiled: Compiled, findings: Sequence[Finding], *, invoices: int, records: int, date: int
+    compiled: Compiled,
+    findings: Sequence[Finding],
+    *,
+    invoices: int,
+    records: int,
+    date: int,
+    amounts: AmountsResult | None = None,
 ) -> float:
     basis = compiled.param_value(BASIS, date)
+    if basis == b"amounts":
+        asked = (
+            sum(abs(s.asked) for d in amounts.destinations for _, s in d.accounts) if amounts else 0
+        )
+        no = (
+            sum(abs(s.refused) for d in amounts.destinations for _, s in d.accounts)
+            if amounts
+            else 0
+        )
+        return no / asked if asked else 0.0
     if basis == b"records":
         refused = {f.record for f in findings if f.letter in REFUSING and f.record is not None}
         total = records

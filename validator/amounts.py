@@ -1,0 +1,136 @@
+"""Amounts asked, accepted and refused per destination and per account (the rulebook's ``amounts``).
+
+Input: each chunk of records as the validator reads it (its invoice numbers are known), then
+the findings and the verdict of the whole file.
+Output: ``Destination`` values for the report and for the settlement answer (ET91 / ET92).
+
+What is totalled comes from the rulebook: the destination zone of the invoice's opening record,
+the line records with their amount and account zones, the accounts. The refusals follow the
+verdict semantics (design.md §5): a rejected sending refuses everything; an F finding refuses
+its invoice; an R finding refuses its line — the line record it is on, or the line a record
+attached to it belongs to (the last line before it in the same invoice). Lines whose destination,
+account or amount cannot be read are not totalled but counted (``unassigned_lines``); those
+zones carry their own findings.
+
+Memory: per line an ordinal, an invoice number, an account index and an amount (17 bytes), per
+invoice its number and destination.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from compiler import ir
+from validator.chunk import Chunk
+from validator.evaluate import parse_zone
+from validator.report import AmountsResult, Destination, Finding, Sums
+
+REJECTED = frozenset({"rejected_blocking", "rejected_threshold"})
+
+
+@dataclass(slots=True)
+class AmountsRun:
+    spec: ir.Amounts
+    opener: str
+    inv_numbers: list[np.ndarray] = field(default_factory=list)
+    inv_keys: list[np.ndarray] = field(default_factory=list)
+    ordinals: list[np.ndarray] = field(default_factory=list)
+    invoices: list[np.ndarray] = field(default_factory=list)
+    accounts: list[np.ndarray] = field(default_factory=list)
+    amounts: list[np.ndarray] = field(default_factory=list)
+
+    def add(self, chunk: Chunk) -> None:
+        """Collect the openers' destinations and the lines among the chunk's new records."""
+        rows = chunk.rows_of(self.opener)
+        rows = rows[chunk.is_new[rows]]
+        if rows.size:
+            key, bad = _values(chunk, rows, self.spec.key)
+            self.inv_numbers.append(chunk.invoices[rows].astype(np.int32))
+            self.inv_keys.append(np.where(bad, -1, key).astype(np.int64))
+        found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        for line in self.spec.lines:
+            rows = chunk.rows_of(line)
+            rows = rows[chunk.is_new[rows]]
+            if not rows.size:
+                continue
+            amount, bad_amount = _values(chunk, rows, self.spec.amount[line])
+            account, bad_account = _values(chunk, rows, self.spec.account[line])
+            index = np.full(rows.size, -1, dtype=np.int8)
+            for i, acc in enumerate(self.spec.accounts):
+                index[(account == acc.value) & ~bad_account] = i
+            index[bad_amount] = -1
+            found.append((rows, index, np.where(bad_amount, 0, amount).astype(np.int64)))
+        if not found:
+            return
+        rows = np.concatenate([f[0] for f in found])
+        order = np.argsort(rows, kind="stable")  # lines in file order, whatever their type
+        rows = rows[order]
+        self.ordinals.append(chunk.ordinals[rows].astype(np.int32))
+        self.invoices.append(chunk.invoices[rows].astype(np.int32))
+        self.accounts.append(np.concatenate([f[1] for f in found])[order])
+        self.amounts.append(np.concatenate([f[2] for f in found])[order])
+
+    def result(self, findings: Sequence[Finding], verdict: str) -> AmountsResult:
+        numbers = _cat(self.inv_numbers, np.int32)
+        keys = _cat(self.inv_keys, np.int64)
+        ordinals = _cat(self.ordinals, np.int32)
+        invoices = _cat(self.invoices, np.int32)
+        accounts = _cat(self.accounts, np.int8)
+        amounts = _cat(self.amounts, np.int64)
+        # destination of each line: its invoice's opener (invoice numbers start at 1, in order)
+        by_invoice = np.full(int(numbers.max(initial=0)) + 1, -1, dtype=np.int64)
+        by_invoice[numbers] = keys
+        line_keys = by_invoice[invoices] if invoices.size else np.zeros(0, np.int64)
+        line_keys[invoices == 0] = -1
+        refused = self._refused(findings, verdict, ordinals, invoices)
+        usable = (line_keys >= 0) & (accounts >= 0)
+        width = self.spec.key.length
+        destinations = []
+        for key in np.unique(line_keys[usable]):
+            mine = usable & (line_keys == key)
+            sums = []
+            for i, acc in enumerate(self.spec.accounts):
+                sel = mine & (accounts == i)
+                asked = int(amounts[sel].sum())
+                no = int(amounts[sel & refused].sum())
+                sums.append((acc.name, Sums(asked, asked - no, no)))
+            total = Sums(
+                sum(s.asked for _, s in sums),
+                sum(s.accepted for _, s in sums),
+                sum(s.refused for _, s in sums),
+            )
+            destinations.append(
+                Destination(key=str(int(key)).zfill(width), accounts=tuple(sums), total=total)
+            )
+        return AmountsResult(
+            destinations=tuple(destinations), unassigned_lines=int((~usable).sum())
+        )
+
+    @staticmethod
+    def _refused(
+        findings: Sequence[Finding], verdict: str, ordinals: np.ndarray, invoices: np.ndarray
+    ) -> np.ndarray:
+        if verdict in REJECTED:
+            return np.ones(ordinals.size, dtype=np.bool_)
+        refused_invoices = {f.invoice for f in findings if f.letter == "F" and f.invoice}
+        refused = np.isin(invoices, np.fromiter(refused_invoices, np.int32, len(refused_invoices)))
+        for f in findings:
+            if f.letter != "R" or f.record is None or not ordinals.size:
+                continue
+            at = int(np.searchsorted(ordinals, f.record, side="right")) - 1
+            if at >= 0 and f.invoice is not None and invoices[at] == f.invoice:
+                refused[at] = True
+        return refused
+
+
+def _cat(parts: list[np.ndarray], dtype: type) -> np.ndarray:
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
+
+
+def _values(chunk: Chunk, rows: np.ndarray, zone: ir.Zone) -> tuple[np.ndarray, np.ndarray]:
+    text = chunk.rows[rows, zone.offset : zone.end].T
+    value, bad = parse_zone(text, zone, raw=False)
+    return np.asarray(value), (bad if bad is not None else np.zeros(rows.size, dtype=np.bool_))
