@@ -348,21 +348,47 @@ def read(files: tuple[str, ...], fmt: str, lang: str, rulebook_dir: str | None) 
     default=None,
     help="Largest request body accepted (default 200 MB, or RULEBOOK_MAX_BYTES).",
 )
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Server processes (each compiles the rulebook once; validations are CPU-bound).",
+)
 @guarded
-def serve(host: str, port: int, rulebook_dir: str | None, max_bytes: int | None) -> None:
+def serve(
+    host: str, port: int, rulebook_dir: str | None, max_bytes: int | None, workers: int
+) -> None:
     """Start the HTTP validation service (the rulebook is compiled once, at start-up)."""
     import uvicorn
 
     from api.service import create_app
 
-    compiled = compiled_rulebook(rulebook_dir)
-    app = create_app(compiled, max_bytes=max_bytes)
+    compiled = compiled_rulebook(rulebook_dir)  # errors stop here, once, before any worker
     shown = f"[{host}]" if ":" in host else host
     click.echo(
         f"rulebook {compiled.version} ({compiled.hash[:19]}…): {len(compiled.rules)} rules\n"
         f"serving on http://{shown}:{port}  (API docs: http://{shown}:{port}/docs)"
+        + (f"  [{workers} worker processes]" if workers > 1 else "")
     )
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    if workers == 1:
+        uvicorn.run(
+            create_app(compiled, max_bytes=max_bytes), host=host, port=port, log_level="warning"
+        )
+        return
+    # worker processes build the app from the environment (the compiled form comes from the cache)
+    if rulebook_dir is not None:
+        os.environ["RULEBOOK_DIR"] = str(Path(rulebook_dir).resolve())
+    if max_bytes is not None:
+        os.environ["RULEBOOK_MAX_BYTES"] = str(max_bytes)
+    uvicorn.run(
+        "api.service:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -30,6 +30,7 @@ from validator import validate as run_validation
 from validator.report import Report
 
 DEFAULT_MAX_BYTES = 200 * 1024 * 1024
+SMALL_BODY = 8 * 1024 * 1024  # bodies up to this size are read whole, larger ones streamed
 DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 Lang = Literal["fr", "nl"]
 
@@ -252,6 +253,12 @@ class BodyTooLarge(Exception):
     pass
 
 
+def app_from_environment() -> FastAPI:
+    """The app of a ``rulebook serve --workers N`` worker: rulebook from ``RULEBOOK_DIR``
+    (default: the shipped one), limit from ``RULEBOOK_MAX_BYTES``."""
+    return create_app(rulebook_dir=os.environ.get("RULEBOOK_DIR") or None)
+
+
 def create_app(
     compiled: Compiled | None = None,
     *,
@@ -272,6 +279,7 @@ def create_app(
         ),
     )
     app.state.compiled = book
+    cpu = anyio.CapacityLimiter(1)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -349,8 +357,20 @@ def create_app(
             return dates
         if declared_too_large(request, limit):
             return too_large(limit)
+        declared = request.headers.get("content-length", "")
         try:
-            report = await validate_stream(book, request, limit, name, *dates)
+            if declared.isdigit() and int(declared) <= SMALL_BODY:
+                # a small file: read it whole, validate in turn (one CPU-bound validation at a
+                # time per process; threads would only share the interpreter)
+                data = await read_body(request, limit)
+                report = await anyio.to_thread.run_sync(
+                    lambda: run_validation(
+                        book, io.BytesIO(data), name=name, today=dates[0], as_of=dates[1]
+                    ),
+                    limiter=cpu,
+                )
+            else:
+                report = await validate_stream(book, request, limit, name, *dates)
         except BodyTooLarge:
             return too_large(limit)
         return JSONResponse(report.to_json())
@@ -392,7 +412,7 @@ def create_app(
             )
             return report, answers_for(book, data, report, lang, settle=settlement)
 
-        report, answers = await anyio.to_thread.run_sync(work)
+        report, answers = await anyio.to_thread.run_sync(work, limiter=cpu)
         return JSONResponse(
             {
                 "verdict": report.verdict,

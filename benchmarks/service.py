@@ -64,6 +64,7 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=400)
     parser.add_argument("--records", type=int, default=1000)
     parser.add_argument("--timeout", type=float, default=120.0, help="stop after this long")
+    parser.add_argument("--workers", type=int, default=2, help="server processes")
     parser.add_argument("--check", action="store_true", help="exit 1 when the target is missed")
     args = parser.parse_args()
 
@@ -75,7 +76,7 @@ def main() -> int:
     body = build_large(compiled, args.records, mutualities=5)
     records = (len(body) - 227) // compiled.message.record_length
     try:
-        with local_server() as server:
+        with local_server("--workers", str(args.workers)) as server:
             # warm-up, then the measured run
             warm_up = min(args.clients, 40)
             asyncio.run(load(server.base, body, args.clients, warm_up, args.timeout))
@@ -90,7 +91,7 @@ def main() -> int:
     p99 = percentile(ms, 99)
     print(
         f"{len(ms)} requests of {records:,} records ({len(body) / 1e3:,.0f} kB), "
-        f"{args.clients} concurrent clients, server on one process"
+        f"{args.clients} concurrent clients, server with {args.workers} worker process(es)"
     )
     print(
         f"latency ms: p50 {percentile(ms, 50):.1f}  p90 {percentile(ms, 90):.1f}  "

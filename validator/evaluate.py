@@ -65,6 +65,7 @@ class Scope:
         self.seg_flags: dict[str, bool] | None = None  # zones of that segment with a finding
         self._cols: np.ndarray | None = None
         self._rows: np.ndarray | None = None
+        self._zone_any: dict[str, np.ndarray] = {}
 
     @property
     def rows(self) -> np.ndarray:
@@ -79,6 +80,18 @@ class Scope:
         if self._cols is None:
             self._cols = gather_transposed(self.chunk.rows, self.idx)
         return self._cols
+
+    def zone_any(self, kind: str, starts: Ints) -> np.ndarray:
+        """Per zone (``starts``: the layout's zone offsets in order) and record, whether a
+        character of the zone is not a digit (``digit``) or not '0' (``zero``): every
+        ``numeric`` / ``zero`` check of the layout's zones in two vector operations."""
+        found = self._zone_any.get(kind)
+        if found is None:
+            cols = self.cols
+            bad = (cols - np.uint8(DIGIT0)) >= 10 if kind == "digit" else cols != DIGIT0
+            found = np.logical_or.reduceat(bad, starts, axis=0)
+            self._zone_any[kind] = found
+        return found
 
     def text(self, offset: int, length: int) -> np.ndarray:
         """The characters of positions offset .. offset+length as a (length, n) array."""

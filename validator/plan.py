@@ -113,6 +113,44 @@ def rule_closure(rule: ir.Rule, when: Fn | None, require: Fn) -> RuleFn:
     return fn
 
 
+ZONE_CHECKS = {"numeric": "digit", "zero": "zero"}
+
+
+def zone_check_closure(rule: ir.Rule, layout: ir.Layout, generic: RuleFn) -> RuleFn | None:
+    """A rule ``require numeric(Z)`` / ``require zero(Z)`` on a zone of its own record, with
+    no ``when``: read from the per-scope table of all zones (``Scope.zone_any``) instead of
+    evaluating the expression. Same answers as the generic closure (a raw zone is never
+    unknown); segments keep the generic path."""
+    e = rule.require
+    if rule.when is not None or not isinstance(e, ir.Call) or e.func not in ZONE_CHECKS:
+        return None
+    (arg,) = e.args if len(e.args) == 1 else (None,)
+    if not isinstance(arg, ir.ZoneRef) or arg.access != "self" or not arg.raw:
+        return None
+    if layout.kind != "record" or arg.zone.layout != layout.name:
+        return None
+    index = layout.zone_index.get((arg.zone.offset, arg.zone.length))
+    if index is None:
+        return None
+    kind = ZONE_CHECKS[e.func]
+    starts = np.array(layout.zone_starts, dtype=np.intp)
+    start, end, gov = rule.start, rule.end, rule.governed_by
+
+    def fn(scope: Scope) -> tuple[Bool, Bool]:
+        if scope.segment_row is not None:
+            return generic(scope)
+        active = scope.activity(gov, start, end)
+        if active is False:
+            zeros = no_rows(scope.n)
+            return zeros, zeros
+        violated = scope.zone_any(kind, starts)[index]
+        if active is not True:
+            violated = violated & active
+        return violated, no_rows(scope.n)
+
+    return fn
+
+
 def build_plan(compiled: Compiled) -> Plan:
     msg = compiled.message
     records = tuple(compiled.layouts[name] for name in msg.records)
@@ -123,10 +161,12 @@ def build_plan(compiled: Compiled) -> Plan:
     for rule in compiled.rules:
         comp = ExprCompiler(compiled, rule.governed_by)
         when = comp(rule.when) if rule.when is not None else None
+        own = compiled.layouts[rule.record]
+        generic = rule_closure(rule, when, comp(rule.require))
         rp = RulePlan(
             rule=rule,
-            layout=compiled.layouts[rule.record],
-            fn=rule_closure(rule, when, comp(rule.require)),
+            layout=own,
+            fn=zone_check_closure(rule, own, generic) or generic,
         )
         exprs = [e for e in (rule.when, rule.require) if e is not None]
         rp.flags = _flag_zones(rule, exprs)

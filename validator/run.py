@@ -79,6 +79,7 @@ class Run:
     seg_flags: dict[str, dict[str, bool]] = field(default_factory=dict)
     early: set[int] = field(default_factory=set)  # ids of rules already run on the segments
     amounts: AmountsRun | None = None
+    segment_scopes: dict[tuple[str, int], Scope] = field(default_factory=dict)  # per pass
 
     def __post_init__(self) -> None:
         totals = self.plan.compiled.amounts
@@ -311,6 +312,7 @@ class Run:
                 self.early.add(id(rp))
 
     def finish(self, reader: Reader) -> None:
+        self.segment_scopes.clear()  # start() evaluated on another chunk
         if any(f.condition in FATAL for f in reader.findings):
             return  # nothing was read: the reader's finding says why, rules would only echo it
         emit_ordinals: set[int] = set()
@@ -360,9 +362,14 @@ class Run:
             raw = self.segments.get(layout.name)
             if raw is None:
                 return  # the reader already reported the missing or broken segments
-            scope = Scope(chunk, layout, np.zeros(1, dtype=np.int64), self.env)
-            scope.segment_row = np.frombuffer(raw, dtype=np.uint8)
-            scope.seg_flags = self.seg_flags.setdefault(layout.name, {})
+            # one scope per segment and phase, as stream rules share one per record type
+            key = (layout.name, rule.phase)
+            scope = self.segment_scopes.get(key)
+            if scope is None:
+                scope = Scope(chunk, layout, np.zeros(1, dtype=np.int64), self.env)
+                scope.segment_row = np.frombuffer(raw, dtype=np.uint8)
+                scope.seg_flags = self.seg_flags.setdefault(layout.name, {})
+                self.segment_scopes[key] = scope
             violated, unexplained = rp.fn(scope)
             self._emit(rp, scope, violated, unexplained, segment=layout.digits)
             return
