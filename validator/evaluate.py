@@ -49,6 +49,9 @@ class Env:
     aggregate_values: dict[int, Callable[[Scope], Val]] = field(default_factory=dict)
 
 
+ZONE_TABLE_MAX_ROWS = 4096  # up to this many records, Scope.zone_any builds its table
+
+
 class Scope:
     """The records of one layout in one chunk that an expression is evaluated on."""
 
@@ -81,17 +84,23 @@ class Scope:
             self._cols = gather_transposed(self.chunk.rows, self.idx)
         return self._cols
 
-    def zone_any(self, kind: str, starts: Ints) -> np.ndarray:
-        """Per zone (``starts``: the layout's zone offsets in order) and record, whether a
-        character of the zone is not a digit (``digit``) or not '0' (``zero``): every
-        ``numeric`` / ``zero`` check of the layout's zones in two vector operations."""
+    def zone_any(self, kind: str, starts: Ints, index: int, zone: ir.Zone) -> Bool:
+        """Per record, whether a character of ``zone`` is not a digit (``digit``) or not '0'
+        (``zero``). On few records, one table for every zone of the layout (``starts``: its
+        zone offsets in order) answers all the layout's ``numeric`` / ``zero`` checks in two
+        vector operations; on many, each zone is read on its own (the table would spend its
+        time on zones no such check reads)."""
+        if self.n > ZONE_TABLE_MAX_ROWS:
+            text = self.cols[zone.offset : zone.end]
+            bad = (text - np.uint8(DIGIT0)) >= 10 if kind == "digit" else text != DIGIT0
+            return np.asarray(bad.any(axis=0), dtype=np.bool_)
         found = self._zone_any.get(kind)
         if found is None:
             cols = self.cols
             bad = (cols - np.uint8(DIGIT0)) >= 10 if kind == "digit" else cols != DIGIT0
             found = np.logical_or.reduceat(bad, starts, axis=0)
             self._zone_any[kind] = found
-        return found
+        return np.asarray(found[index], dtype=np.bool_)
 
     def text(self, offset: int, length: int) -> np.ndarray:
         """The characters of positions offset .. offset+length as a (length, n) array."""

@@ -93,7 +93,8 @@ def rule_closure(rule: ir.Rule, when: Fn | None, require: Fn) -> RuleFn:
         r = require(scope)
         w = when(scope) if when is not None else None
         if r.unknown is None and (w is None or w.unknown is None):
-            violated = ~np.broadcast_to(np.asarray(r.data, dtype=np.bool_), (n,))
+            data = np.asarray(r.data, dtype=np.bool_)
+            violated = ~(data if data.shape == (n,) else np.broadcast_to(data, (n,)))
             if w is not None:
                 violated = violated & np.asarray(w.data, dtype=np.bool_)
             if active is not True:
@@ -133,6 +134,7 @@ def zone_check_closure(rule: ir.Rule, layout: ir.Layout, generic: RuleFn) -> Rul
     if index is None:
         return None
     kind = ZONE_CHECKS[e.func]
+    zone = arg.zone
     starts = np.array(layout.zone_starts, dtype=np.intp)
     start, end, gov = rule.start, rule.end, rule.governed_by
 
@@ -143,7 +145,7 @@ def zone_check_closure(rule: ir.Rule, layout: ir.Layout, generic: RuleFn) -> Rul
         if active is False:
             zeros = no_rows(scope.n)
             return zeros, zeros
-        violated = scope.zone_any(kind, starts)[index]
+        violated = scope.zone_any(kind, starts, index, zone)
         if active is not True:
             violated = violated & active
         return violated, no_rows(scope.n)

@@ -19,7 +19,7 @@ from validator.aggregates import AggRuntime, closed_openers
 from validator.amounts import REJECTED, AmountsRun
 from validator.chunk import Chunk
 from validator.evaluate import Env, Scope, layout_scope
-from validator.plan import Plan, RulePlan, plan_for
+from validator.plan import Plan, RulePlan, no_rows, plan_for
 from validator.reader import (
     DEFAULT_BLOCK_RECORDS,
     ByteSource,
@@ -399,7 +399,9 @@ class Run:
         emit: Bool | None = None,
     ) -> None:
         """Record findings for the rows to report; flag every violated row (context too)."""
-        if not violated.any() and not unexplained.any():
+        if not violated.any() and (
+            unexplained is no_rows(len(unexplained)) or not unexplained.any()
+        ):
             return
         rule = rp.rule
         chunk = scope.chunk
