@@ -65,13 +65,18 @@ class AmountsRun:
             found.append((rows, index, np.where(bad_amount, 0, amount).astype(np.int64)))
         if not found:
             return
-        rows = np.concatenate([f[0] for f in found])
-        order = np.argsort(rows, kind="stable")  # lines in file order, whatever their type
-        rows = rows[order]
+        if len(found) == 1:
+            rows, index, amount = found[0]
+        else:  # lines in file order, whatever their type
+            rows = np.concatenate([f[0] for f in found])
+            order = np.argsort(rows, kind="stable")
+            rows = rows[order]
+            index = np.concatenate([f[1] for f in found])[order]
+            amount = np.concatenate([f[2] for f in found])[order]
         self.ordinals.append(chunk.ordinals[rows].astype(np.int32))
         self.invoices.append(chunk.invoices[rows].astype(np.int32))
-        self.accounts.append(np.concatenate([f[1] for f in found])[order])
-        self.amounts.append(np.concatenate([f[2] for f in found])[order])
+        self.accounts.append(index)
+        self.amounts.append(amount)
 
     def result(self, findings: Sequence[Finding], verdict: str) -> AmountsResult:
         numbers = _cat(self.inv_numbers, np.int32)

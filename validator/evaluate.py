@@ -84,16 +84,12 @@ class Scope:
             self._cols = gather_transposed(self.chunk.rows, self.idx)
         return self._cols
 
-    def zone_any(self, kind: str, starts: Ints, index: int, zone: ir.Zone) -> Bool:
-        """Per record, whether a character of ``zone`` is not a digit (``digit``) or not '0'
-        (``zero``). On few records, one table for every zone of the layout (``starts``: its
-        zone offsets in order) answers all the layout's ``numeric`` / ``zero`` checks in two
-        vector operations; on many, each zone is read on its own (the table would spend its
-        time on zones no such check reads)."""
-        if self.n > ZONE_TABLE_MAX_ROWS:
-            text = self.cols[zone.offset : zone.end]
-            bad = (text - np.uint8(DIGIT0)) >= 10 if kind == "digit" else text != DIGIT0
-            return np.asarray(bad.any(axis=0), dtype=np.bool_)
+    def zone_any(self, kind: str, starts: Ints, index: int) -> Bool:
+        """Per record, whether a character of the layout's ``index``-th zone is not a digit
+        (``digit``) or not '0' (``zero``). One table for every zone of the layout
+        (``starts``: its zone offsets in order) answers all the layout's ``numeric`` / ``zero``
+        checks in two vector operations: worth it on few records, where the per-check
+        overhead dominates (``ZONE_TABLE_MAX_ROWS``)."""
         found = self._zone_any.get(kind)
         if found is None:
             cols = self.cols

@@ -17,7 +17,7 @@ import numpy as np
 from compiler import Compiled, ir
 from compiler.passes import walk
 from validator.aggregates import Part
-from validator.evaluate import ExprCompiler, Fn, Scope
+from validator.evaluate import ZONE_TABLE_MAX_ROWS, ExprCompiler, Fn, Scope
 from validator.values import Bool, Val, broadcast, kleene_and, kleene_not, truth
 
 RuleFn = Callable[[Scope], tuple[Bool, Bool]]
@@ -134,18 +134,17 @@ def zone_check_closure(rule: ir.Rule, layout: ir.Layout, generic: RuleFn) -> Rul
     if index is None:
         return None
     kind = ZONE_CHECKS[e.func]
-    zone = arg.zone
     starts = np.array(layout.zone_starts, dtype=np.intp)
     start, end, gov = rule.start, rule.end, rule.governed_by
 
     def fn(scope: Scope) -> tuple[Bool, Bool]:
-        if scope.segment_row is not None:
-            return generic(scope)
+        if scope.segment_row is not None or scope.n > ZONE_TABLE_MAX_ROWS:
+            return generic(scope)  # on many records the generic path is as fast
         active = scope.activity(gov, start, end)
         if active is False:
             zeros = no_rows(scope.n)
             return zeros, zeros
-        violated = scope.zone_any(kind, starts, index, zone)
+        violated = scope.zone_any(kind, starts, index)
         if active is not True:
             violated = violated & active
         return violated, no_rows(scope.n)
