@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from compiler import Compiled, ir
+from generator.parse import cut
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,22 +54,12 @@ class Sending:
 
 def split(compiled: Compiled, data: bytes) -> Sending:
     msg = compiled.message
-    if b"\n" in data:
-        data = data.replace(b"\r", b"").replace(b"\n", b"")
-    segments: dict[str, bytes] = {}
-    pos = 0
-    for name in msg.segments:
-        length = compiled.layouts[name].length
-        segments[name] = data[pos : pos + length].ljust(length, b" ")
-        pos += length
-    by_key = {compiled.layouts[n].key: n for n in msg.records}
-    size = msg.record_length
-    records: list[Record] = []
-    for number, start in enumerate(range(pos, len(data), size), start=1):
-        chunk = data[start : start + size].ljust(size, b" ")
-        key = chunk[: msg.key_length].decode("latin-1")
-        records.append(Record(number=number, layout=by_key.get(key), data=chunk))
-    sending = Sending(message=msg, segments=segments, records=records)
+    parts = cut(compiled, data)
+    records = [
+        Record(number=n, layout=layout, data=raw)
+        for n, (layout, raw) in enumerate(parts.records, start=1)
+    ]
+    sending = Sending(message=msg, segments=parts.segments, records=records)
     for group in msg.groups.values():
         count = 0
         current: int | None = None

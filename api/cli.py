@@ -338,6 +338,237 @@ def read(files: tuple[str, ...], fmt: str, lang: str, rulebook_dir: str | None) 
         click.echo(read_text(messages, lang), nl=False)
 
 
+def read_input(path: str) -> bytes:
+    stream = open_input(path)
+    try:
+        return stream.read()
+    except OSError as exc:
+        fail(f"cannot read {path}: {exc.strerror or exc}")
+        raise
+    finally:
+        if stream is not sys.stdin.buffer:
+            stream.close()
+
+
+def write_output(path: str, content: bytes) -> None:
+    """Standard output for '-', else the file, written whole or not at all."""
+    if path == "-":
+        sys.stdout.buffer.write(content)
+        sys.stdout.flush()
+        return
+    target = Path(path)
+    if target.is_dir():
+        fail(f"{path} is a directory")
+    write_atomically([(target, content)])
+
+
+def structured_input(compiled: Compiled, name: str, raw: bytes) -> dict[str, Any]:
+    """The structured form from JSON or XML (by extension, or a leading '<'), checked
+    against the rulebook's JSON Schema / XSD; every error with its path, then exit 2."""
+    from generator.structured import StructureError
+    from generator.xmlform import from_xml
+
+    if name.endswith(".xml") or raw.lstrip()[:1] == b"<":
+        import xmlschema
+
+        from compiler.schema import xsd
+
+        schema = xmlschema.XMLSchema(xsd(compiled))
+        try:
+            errors = list(schema.iter_errors(raw.decode("utf-8")))
+        except (UnicodeDecodeError, xmlschema.XMLSchemaException) as exc:
+            fail(f"{name}: not a readable XML document: {exc}")
+            raise
+        except Exception as exc:  # ElementTree parse errors
+            fail(f"{name}: not well-formed XML: {exc}")
+            raise
+        if errors:
+            for e in errors[:20]:
+                click.echo(f"rulebook: {name}: {e.path}: {e.reason}", err=True)
+            fail(f"{name}: {len(errors)} error(s) against the rulebook's XSD")
+        try:
+            return from_xml(compiled, raw)
+        except StructureError as exc:
+            fail(f"{name}: {exc}")
+            raise
+    import jsonschema
+
+    from compiler.schema import json_schema
+
+    try:
+        data = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        fail(f"{name}: not valid JSON: {exc}")
+        raise
+    validator = jsonschema.Draft202012Validator(
+        json_schema(compiled), format_checker=jsonschema.FormatChecker()
+    )
+    problems = sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
+    if problems:
+        for e in problems[:20]:
+            click.echo(f"rulebook: {name}: {e.json_path}: {e.message}", err=True)
+        fail(f"{name}: {len(problems)} error(s) against the rulebook's JSON Schema")
+    if not isinstance(data, dict):  # pragma: no cover - the schema requires an object
+        fail(f"{name}: a sending is a JSON object")
+    checked: dict[str, Any] = data
+    return checked
+
+
+@main.command()
+@click.argument("input_file", metavar="INPUT")
+@click.option("-o", "--output", default="-", help="The file to write (default: standard output).")
+@click.option("--today", callback=parse_date, help="Reference date (default: 'as_of', else today).")
+@rulebook_option
+@guarded
+def generate(input_file: str, output: str, today: dt.date | None, rulebook_dir: str | None) -> None:
+    """Write a 920000 file from its structured form (JSON, or XML), every derived zone
+    (sequence numbers, totals, control digits, ET95/ET96) filled by the rulebook."""
+    from generator import generate as write_file
+    from generator.structured import StructureError
+
+    compiled = compiled_rulebook(rulebook_dir)
+    name = "-" if input_file == "-" else input_file
+    data = structured_input(compiled, name, read_input(input_file))
+    try:
+        content = write_file(compiled, data, today=today)
+    except StructureError as exc:
+        fail(f"{name}: {exc}")
+        raise
+    write_output(output, content)
+
+
+@main.command()
+@click.argument("file", type=str)
+@click.option("--format", "fmt", type=click.Choice(["json", "xml"]), default="json")
+@click.option("-o", "--output", default="-", help="The file to write (default: standard output).")
+@rulebook_option
+@guarded
+def parse(file: str, fmt: str, output: str, rulebook_dir: str | None) -> None:
+    """Read a file into its structured form (JSON or XML); 'generate' writes it back."""
+    from generator.parse import ParseError, to_structured
+    from generator.xmlform import to_xml
+
+    compiled = compiled_rulebook(rulebook_dir)
+    try:
+        data = to_structured(compiled, read_input(file), "-" if file == "-" else file)
+    except ParseError as exc:
+        fail(str(exc))
+        raise
+    text = (
+        to_xml(compiled, data)
+        if fmt == "xml"
+        else json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+    )
+    write_output(output, text.encode("utf-8"))
+
+
+@main.command()
+@click.option("--format", "fmt", type=click.Choice(["json", "xsd"]), default="json")
+@rulebook_option
+@guarded
+def schema(fmt: str, rulebook_dir: str | None) -> None:
+    """Print the schema of the structured form: JSON Schema, or XSD for the XML form."""
+    from compiler.schema import json_schema, xsd
+
+    compiled = compiled_rulebook(rulebook_dir)
+    if fmt == "xsd":
+        click.echo(xsd(compiled), nl=False)
+    else:
+        click.echo(json.dumps(json_schema(compiled), ensure_ascii=False, indent=2))
+
+
+@main.command()
+@click.option("--rule", "code", default=None, help="Only this rule's mutants.")
+@click.option(
+    "--out", "out_dir", type=click.Path(file_okay=False), required=True, help="Directory to write."
+)
+@rulebook_option
+@guarded
+def mutants(code: str | None, out_dir: str, rulebook_dir: str | None) -> None:
+    """Write, for each rule, a file that breaks it and the codes it must produce
+    (DIR/NAME/NAME.920000 and DIR/NAME/expected.json)."""
+    from generator.mutants import cases
+
+    compiled = compiled_rulebook(rulebook_dir)
+    if code is not None and not compiled.rules_for_code(code):
+        fail(f"no rule has code {code}")
+    found = cases(compiled, code)
+    files: list[tuple[Path, bytes]] = []
+    root = Path(out_dir)
+    for case in found:
+        folder = root / case.name
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            fail(f"cannot create {folder}: {exc.strerror}")
+        expected = {
+            "rule": case.rule.code,
+            "letter": case.rule.letter,
+            "record": case.rule.record,
+            "zone": case.rule.zone_label,
+            "scenario": case.scenario,
+            "today": case.today.isoformat(),
+            "target_record": case.target_record,
+            "codes": list(case.expected),
+        }
+        files.append((folder / f"{case.name}.{compiled.message.name}", case.data))
+        text = json.dumps(expected, ensure_ascii=False, indent=2) + "\n"
+        files.append((folder / "expected.json", text.encode("utf-8")))
+    write_atomically(files)
+    click.echo(
+        f"wrote {len(found)} mutant(s) of {len({c.rule.code for c in found})} rule(s) to {root}"
+    )
+
+
+@main.command()
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option("--rule", "code", default=None, help="Only the rules of this code.")
+@rulebook_option
+@guarded
+def coverage(fmt: str, code: str | None, rulebook_dir: str | None) -> None:
+    """Which rules have a working mutant (a file giving exactly its expected codes); exit 1
+    when one has none."""
+    from generator.mutants import build_case, check
+
+    compiled = compiled_rulebook(rulebook_dir)
+    rules = compiled.rules if code is None else compiled.rules_for_code(code)
+    if not rules:
+        fail(f"no rule has code {code}")
+    rows: list[dict[str, Any]] = []
+    for rule in rules:
+        problems: list[str] = []
+        if not rule.mutants:
+            problems.append("no mutant declared")
+        for index in range(len(rule.mutants)):
+            problems.extend(check(compiled, build_case(compiled, rule, index)))
+        rows.append(
+            {
+                "rule": rule.code,
+                "record": rule.record,
+                "source": f"{rule.source}:{rule.line}",
+                "mutants": len(rule.mutants),
+                "working": not problems,
+                "problems": problems,
+            }
+        )
+    working = sum(1 for r in rows if r["working"])
+    share = working / len(rows) if rows else 1.0
+    if fmt == "json":
+        payload = {
+            "rules": len(rows),
+            "working": working,
+            "coverage": round(share, 6),
+            "by_rule": rows,
+        }
+        click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
+    else:
+        for r in rows:
+            if not r["working"]:
+                click.echo(f"{r['rule']} ({r['source']}): {'; '.join(r['problems'])}")
+        click.echo(f"{working} of {len(rows)} rules have a working mutant ({share:.1%})")
+    sys.exit(EXIT_OK if working == len(rows) else EXIT_FINDINGS)
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)

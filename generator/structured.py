@@ -122,7 +122,7 @@ def _walk(
 ) -> None:
     for it in items:
         if isinstance(it, ir.SAlt):
-            _walk(compiled, _choose(compiled, it, obj), obj, path, out)
+            _walk(compiled, choose(compiled, it, obj), obj, path, out)
             continue
         value = obj.get(it.name)
         where = f"{path}.{it.name}"
@@ -155,7 +155,7 @@ def _one(compiled: Compiled, it: ir.SRef, value: Any, path: str, out: list[Item]
         out.append(_record(compiled, it.name, value, path, mandatory=True))
 
 
-def _choose(compiled: Compiled, alt: ir.SAlt, obj: dict[str, Any]) -> tuple[ir.SItem, ...]:
+def choose(compiled: Compiled, alt: ir.SAlt, obj: dict[str, Any]) -> tuple[ir.SItem, ...]:
     """The first option whose mandatory elements are present (else the best match)."""
     best: tuple[ir.SItem, ...] = alt.options[0]
     best_score = -1
