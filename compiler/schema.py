@@ -171,8 +171,10 @@ def _layout_type(layout: ir.Layout) -> list[str]:
     out = [f'  <xs:complexType name="{layout.name}">', "    <xs:sequence>"]
     for zone in sorted(layout.zones, key=lambda z: z.offset):
         out.append(f'      <xs:element name="{zone.name}" minOccurs="0">')
-        out.append(f"        <xs:annotation><xs:documentation>zone {_comment(zone.zone_id)}: "
-                   f"{_comment(zone.fr)}</xs:documentation></xs:annotation>")
+        out.append(
+            f"        <xs:annotation><xs:documentation>zone {_comment(zone.zone_id)}: "
+            f"{_comment(zone.fr)}</xs:documentation></xs:annotation>"
+        )
         out.append("        <xs:simpleType>")
         out.extend("          " + line for line in _restriction(zone))
         out.append("        </xs:simpleType>")
