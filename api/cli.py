@@ -570,6 +570,59 @@ def coverage(fmt: str, code: str | None, rulebook_dir: str | None) -> None:
 
 
 @main.command()
+@click.argument("paths", nargs=-1, required=True, metavar="OLD NEW [FILE...]")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option(
+    "--replay", is_flag=True, help="Validate FILE... under both versions and explain changes."
+)
+@click.option("--today", callback=parse_date, help="Reference date of the replay.")
+@guarded
+def diff(paths: tuple[str, ...], fmt: str, replay: bool, today: dt.date | None) -> None:
+    """Semantic difference between two rulebooks (directories, or git revisions of this
+    repository): rules, tables, parameters, layouts, codes. Exit 0 when there is none."""
+    import tempfile
+
+    from versions.diff import diff as compare
+    from versions.replay import replay as run_replay
+    from versions.source import SourceError, resolve
+
+    if len(paths) < 2 or (len(paths) > 2 and not replay):
+        fail("usage: rulebook diff OLD NEW [--replay FILE...]")
+    if replay and len(paths) == 2:
+        fail("--replay needs at least one FILE")
+    repo = Path.cwd()
+    with tempfile.TemporaryDirectory(prefix="rulebook-diff-") as work:
+        books = []
+        for spec in paths[:2]:
+            try:
+                books.append(compiled_rulebook(str(resolve(spec, repo, Path(work)))))
+            except SourceError as exc:
+                fail(str(exc))
+        old, new = books
+        changes = compare(old, new)
+        outcomes = []
+        if replay:
+            files = [Path(p) for p in paths[2:]]
+            for f in files:
+                if not f.is_file():
+                    fail(f"{f} is not a file")
+            outcomes = [o for o in run_replay(old, new, changes, files, today) if o.changed]
+    if fmt == "json":
+        payload = changes.to_json()
+        if replay:
+            payload["replay"] = [o.to_json() for o in outcomes]
+        click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
+    else:
+        click.echo(changes.to_text(), nl=False)
+        if replay:
+            click.echo("")
+            click.echo(f"replay: {len(outcomes)} of {len(paths) - 2} file(s) change")
+            for o in outcomes:
+                click.echo(o.to_text())
+    sys.exit(EXIT_OK if changes.empty and not outcomes else EXIT_FINDINGS)
+
+
+@main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
 @rulebook_option
