@@ -623,6 +623,28 @@ def diff(paths: tuple[str, ...], fmt: str, replay: bool, today: dt.date | None) 
 
 
 @main.command()
+@click.option("--lang", type=click.Choice(["fr", "nl"]), default="fr", show_default=True)
+@click.option(
+    "--out", "out_dir", type=click.Path(file_okay=False), required=True, help="Site directory."
+)
+@rulebook_option
+@guarded
+def docs(lang: str, out_dir: str, rulebook_dir: str | None) -> None:
+    """Render the published instructions as a static HTML site in DIR/LANG/ (messages and
+    records, every rule with its condition in words, the changes by date, questions)."""
+    from publish import write_site
+
+    compiled = compiled_rulebook(rulebook_dir)
+    target = Path(out_dir) / lang
+    try:
+        count = write_site(compiled, lang, target)
+    except OSError as exc:
+        fail(f"cannot write {exc.filename}: {exc.strerror}")
+        raise
+    click.echo(f"wrote {count} pages to {target} (open {target / 'index.html'})")
+
+
+@main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
 @rulebook_option

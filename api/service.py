@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal
 import anyio
 from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -26,6 +26,7 @@ from answer import Answer, answers_for, read_message
 from answer import ReadError as ReadFailure
 from api.pipe import BytePipe, PipeAborted
 from compiler import Compiled, ir, load_compiled
+from publish.site import TEXTS, Site
 from validator import validate as run_validation
 from validator.report import Report
 
@@ -294,6 +295,24 @@ def create_app(
             where = ".".join(str(p) for p in item.get("loc", ()))
             parts.append(f"{where}: {item.get('msg', 'invalid')}")
         return error(422, "bad-parameter", "; ".join(parts) or "invalid request")
+
+    sites: dict[str, dict[str, str]] = {}
+
+    @app.get("/docs/instructions/", include_in_schema=False)
+    async def instructions_home() -> RedirectResponse:
+        return RedirectResponse("/docs/instructions/fr/index.html")
+
+    @app.get("/docs/instructions/{lang}/{page:path}", include_in_schema=False, response_model=None)
+    async def instructions(lang: str, page: str) -> HTMLResponse | JSONResponse:
+        """The published instructions (``rulebook docs``), rendered once per language."""
+        if lang not in TEXTS:
+            return error(404, "not-found", f"no instructions in language {lang!r} (fr, nl)")
+        if lang not in sites:
+            sites[lang] = await anyio.to_thread.run_sync(lambda: Site(book, lang).pages())
+        text = sites[lang].get(page or "index.html")
+        if text is None:
+            return error(404, "not-found", f"no page {page!r} in the instructions")
+        return HTMLResponse(text)
 
     @app.get("/healthz", response_model=Health, tags=["service"])
     async def healthz() -> Health:

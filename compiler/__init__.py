@@ -57,6 +57,7 @@ class Compiled:
     derivations: tuple[ir.Derivation, ...] = ()
     record_derivations: tuple[ir.RecordDerivation, ...] = ()
     amounts: ir.Amounts | None = None
+    questions: tuple[ir.Question, ...] = ()
     warnings: tuple[Diagnostic, ...] = ()
     by_record: dict[str, tuple[ir.Rule, ...]] = field(default_factory=dict, compare=False)
 
@@ -163,6 +164,7 @@ def compile_rulebook(book: Rulebook) -> Compiled:
         derivations=tuple(lowered.derivations),
         record_derivations=tuple(lowered.record_derivations),
         amounts=lowered.amounts,
+        questions=tuple(lowered.questions),
         warnings=tuple(d for d in diags if not d.is_error),
     )
 

@@ -38,6 +38,7 @@ class Lowered:
     record_derivations: list[ir.RecordDerivation] = field(default_factory=list)
     releases: list[ir.Release] = field(default_factory=list)
     amounts: ir.Amounts | None = None
+    questions: list[ir.Question] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
 
@@ -98,6 +99,25 @@ class Lowerer:
             self.check_answer(decl)
         for amounts in (i for i in items if isinstance(i, s.AmountsDecl)):
             self.amounts(amounts)
+        codes = {i.code for i in items if isinstance(i, s.RuleDecl)}
+        for q in (i for i in items if isinstance(i, s.QuestionDecl)):
+            for code in q.codes:
+                if code not in codes:
+                    self.diags.append(
+                        error(
+                            "unknown-code", f"question about {code}: no rule has this code", q.span
+                        )
+                    )
+            self.out.questions.append(
+                ir.Question(
+                    fr=q.labels.fr or "",
+                    nl=q.labels.nl or "",
+                    answer_fr=q.answer.fr or "",
+                    answer_nl=q.answer.nl or "",
+                    codes=q.codes,
+                    origin=q.span,
+                )
+            )
         for item in items:
             if isinstance(item, s.TableDecl):
                 self.table(item)

@@ -231,6 +231,18 @@ class Answers:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Question:
+    """A question on the instructions and its answer, attached to rules by code."""
+
+    fr: str
+    nl: str
+    answer_fr: str
+    answer_nl: str
+    codes: tuple[str, ...]
+    origin: Span = _origin()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Account:
     """A financial account and the value of a line's account zone that designates it."""
 

@@ -400,6 +400,14 @@ def check_labels(book: Rulebook) -> Iterator[Diagnostic]:
             item, s.TableDecl | s.ParamDecl | s.CharmapDecl | s.DateDecl | s.MessageDecl
         ) and (not item.labels.fr or not item.labels.nl):
             yield error("missing-label", f"{item.name} needs a French and a Dutch label", item.span)
+        elif isinstance(item, s.QuestionDecl):
+            for labels in (item.labels, item.answer):
+                if not labels.fr or not labels.nl:
+                    yield error(
+                        "missing-label",
+                        "a question and its answer need French and Dutch texts",
+                        item.span,
+                    )
         elif isinstance(item, s.AmountsDecl):
             spans = [(item.labels, item.span), *((a.labels, a.span) for a in item.accounts)]
             for labels, span in spans:

@@ -48,6 +48,7 @@ ITEM_KEYWORDS = frozenset(
         "rule",
         "derive",
         "amounts",
+        "question",
     }
 )
 

@@ -253,6 +253,18 @@ class SettleDecl:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class QuestionDecl:
+    """``question "…" / "…" answer "…" / "…" rules CODE, …``: a question on the instructions,
+    answered once for everyone, shown with the rules it is about."""
+
+    labels: Labels
+    answer: Labels
+    codes: tuple[str, ...]
+    note: str | None = None
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class AccountDecl:
     """``account "A" = 0``: an account and the value of the line's account zone that means it."""
 
@@ -534,6 +546,7 @@ Item = (
     LayoutDecl
     | MessageDecl
     | AmountsDecl
+    | QuestionDecl
     | TableDecl
     | ParamDecl
     | CharmapDecl

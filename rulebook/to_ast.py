@@ -321,6 +321,23 @@ class AstBuilder:
             span=self.span(tree),
         )
 
+    def _item_question(self, tree: PTree) -> s.QuestionDecl:
+        answer = self._first(tree, "q_answer")
+        codes = [
+            self._code(c)
+            for clause in self._trees(tree, "q_rules")
+            for c in self._trees(clause, "code")
+        ]
+        return s.QuestionDecl(
+            labels=self._labels(self._first(tree, "labels")),
+            answer=self._labels(self._first(answer, "labels"))
+            if answer is not None
+            else s.Labels(),
+            codes=tuple(codes),
+            note=self._note(tree),
+            span=self.span(tree),
+        )
+
     def _item_amounts(self, tree: PTree) -> s.AmountsDecl:
         by = self._first(tree, "amounts_by")
         lines = self._first(tree, "amounts_lines")

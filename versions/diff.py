@@ -16,7 +16,7 @@ from typing import Any
 from compiler import Compiled, ir
 from compiler.dump import day, expr
 
-KINDS = ("rule", "table", "parameter", "layout", "message", "code")
+KINDS = ("rule", "table", "parameter", "layout", "message", "code", "question")
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +104,7 @@ def diff(old: Compiled, new: Compiled) -> Diff:
     out.items.extend(_layouts(old, new))
     out.items.extend(_codes(old, new))
     out.items.extend(_messages(old, new))
+    out.items.extend(_questions(old, new))
     return out
 
 
@@ -342,4 +343,33 @@ def _messages(old: Compiled, new: Compiled) -> list[Item]:
         if changes:
             where = f"{b.origin.file}:{b.origin.line}" if b.origin else None
             items.append(Item("message", name, "changed", changes, where))
+    return items
+
+
+def _questions(old: Compiled, new: Compiled) -> list[Item]:
+    """Questions by their French text: added, removed, or with another answer or rules."""
+
+    def fields(q: ir.Question) -> dict[str, Any]:
+        return {
+            "question nl": q.nl,
+            "answer fr": q.answer_fr,
+            "answer nl": q.answer_nl,
+            "rules": list(q.codes),
+        }
+
+    a = {q.fr: q for q in old.questions}
+    b = {q.fr: q for q in new.questions}
+    items = []
+    for text in sorted(a.keys() | b.keys()):
+        qa, qb = a.get(text), b.get(text)
+        q = qb if qb is not None else qa
+        assert q is not None
+        where = f"{q.origin.file}:{q.origin.line}" if q.origin else None
+        if qa is None or qb is None:
+            items.append(Item("question", text, "added" if qa is None else "removed", source=where))
+            continue
+        fa, fb = fields(qa), fields(qb)
+        changes = tuple(Change(k, fa[k], fb[k]) for k in fa if fa[k] != fb[k])
+        if changes:
+            items.append(Item("question", text, "changed", changes, where))
     return items

@@ -1,0 +1,138 @@
+"""The published instructions: both languages complete, rules in words, changelog, questions,
+links, served by the service, and opened in a real headless Chromium."""
+
+from __future__ import annotations
+
+import html
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path, PurePosixPath
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.service import create_app
+from benchmarks.local_server import local_server
+from compiler import Compiled
+from publish.site import MISSING, TEXTS, Site
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="module")
+def sites(compiled: Compiled) -> dict[str, dict[str, str]]:
+    return {lang: Site(compiled, lang).pages() for lang in ("fr", "nl")}
+
+
+def text_of(page: str) -> str:
+    body = page.split("<body>", 1)[1]
+    return html.unescape(re.sub(r"<[^>]+>", " ", body))
+
+
+def test_interface_texts_exist_in_both_languages() -> None:
+    assert TEXTS["fr"].keys() == TEXTS["nl"].keys()
+    assert all(TEXTS[lang][k].strip() for lang in TEXTS for k in TEXTS[lang])
+
+
+def test_no_page_lacks_a_label_or_a_translation(sites: dict[str, dict[str, str]]) -> None:
+    assert sites["fr"].keys() == sites["nl"].keys()
+    assert len(sites["fr"]) > 500
+    french_only = {v for k, v in TEXTS["fr"].items() if v != TEXTS["nl"][k] and len(v) > 4}
+    for lang, pages in sites.items():
+        for path, page in pages.items():
+            assert MISSING not in page, f"{lang}/{path} lacks a label"
+            if lang == "nl":
+                text = text_of(page)
+                leaked = [s for s in french_only if s in text and s != TEXTS["fr"]["language"]]
+                assert not leaked, f"nl/{path} shows French interface text {leaked}"
+
+
+def test_rule_page_in_words_with_its_question(
+    compiled: Compiled, sites: dict[str, dict[str, str]]
+) -> None:
+    rule = compiled.rules_for_code("200802")[0]
+    fr, nl = text_of(sites["fr"]["rules/200802.html"]), text_of(sites["nl"]["rules/200802.html"])
+    assert rule.fr in fr and rule.nl in nl and rule.nl not in fr
+    assert "est un NISS (ou numéro BIS) dont le check-digit est correct" in fr
+    assert "is een INSZ (of BIS-nummer) met een juist controlecijfer" in nl
+    assert "instructions/et20.rules:" in fr
+    assert "Le check-digit du NISS d'une personne née en 2000" in fr
+    assert "Wordt het controlecijfer van het INSZ" in nl
+
+
+def test_changelog_lists_the_rules_of_each_date(sites: dict[str, dict[str, str]]) -> None:
+    page = sites["fr"]["changelog.html"]
+    section = page.split("À partir du 2015-01-01", 1)[1].split("<h2>", 1)[0]
+    assert 'href="rules/102710.html"' in section and "Nouvelles versions de règles" in section
+
+
+def test_every_link_resolves(sites: dict[str, dict[str, str]]) -> None:
+    for lang, pages in sites.items():
+        for path, page in pages.items():
+            for href in re.findall(r'href="([^"#]+)"', page):
+                target = str(PurePosixPath(lang, path).parent / href)
+                parts: list[str] = []
+                for piece in target.split("/"):
+                    if piece == "..":
+                        parts.pop()
+                    elif piece not in ("", "."):
+                        parts.append(piece)
+                other, rest = parts[0], "/".join(parts[1:])
+                assert rest in sites[other], f"{lang}/{path}: broken link {href}"
+
+
+def test_service_serves_the_instructions(compiled: Compiled) -> None:
+    with TestClient(create_app(compiled)) as client:
+        home = client.get("/docs/instructions/", follow_redirects=False)
+        assert home.status_code == 307 and home.headers["location"].endswith("/fr/index.html")
+        page = client.get("/docs/instructions/nl/rules/200802.html")
+        assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+        assert compiled.rules_for_code("200802")[0].nl in html.unescape(page.text)
+        assert client.get("/docs/instructions/nl/rules/000000.html").status_code == 404
+        assert client.get("/docs/instructions/de/index.html").status_code == 404
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    assert Path(CHROMIUM).exists(), "Chromium is installed by scripts/install --dev"
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield chromium
+        chromium.close()
+
+
+def test_in_a_real_browser(compiled: Compiled, browser: object) -> None:
+    from playwright.sync_api import Browser
+
+    assert isinstance(browser, Browser)
+    label_nl = compiled.rules_for_code("200802")[0].nl
+    with local_server() as server:
+        page = browser.new_page()
+        page.goto(f"{server.base}/docs/instructions/nl/rules/200802.html")
+        assert page.locator("dd.label").first.inner_text() == label_nl
+        assert "Voorwaarde" in page.inner_text("body")
+        page.goto(f"{server.base}/docs/instructions/fr/changelog.html")
+        page.click('a[href="rules/102710.html"]')
+        page.wait_for_url("**/fr/rules/102710.html")
+        assert page.title().startswith("102710 ")
+        page.click("nav a[lang=nl]")  # the language switch
+        page.wait_for_url("**/nl/index.html")
+        assert "Berichten" in page.inner_text("body")
+        page.click('a[href="messages/920000.html"]')
+        page.click('a[href="../layouts/ET20.html"]')
+        assert "destination_mutuality" in page.inner_text("table")
+        page.close()
