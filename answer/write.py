@@ -31,10 +31,26 @@ class AnswerError(ValueError):
 
 
 @dataclass(frozen=True, slots=True)
+class Omission:
+    """A finding an answer cannot carry, and why."""
+
+    finding: Finding
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class Answer:
     message: str
     content: bytes
-    omitted: tuple[Finding, ...] = ()  # findings the answer has no room for
+    omitted: tuple[Omission, ...] = ()  # findings the answer has no room for
+
+
+NO_RECORD = "the file has no record to carry it"
+NOT_ECHOED = "its record is not one the answer echoes"
+NO_ROOM = "the record already carries as many errors as its block holds"
+NO_ZONE = "its zone has no 2-digit error zone"
+ZONE_TAKEN = "the error zone already holds an earlier error"
+NOT_BORDEREAU = "not on a segment or a record of known type"
 
 
 def envelope_code(code: str) -> tuple[str, str] | None:
@@ -146,18 +162,23 @@ def _echo(
     """Segments with the verdict's roles, then each echoed record followed by its block."""
     assert msg.block is not None
     block = compiled.layouts[msg.block]
-    by_record = _by_record(report, sending)
+    by_record, unplaced = _by_record(report, sending)
     echoed = _echoed(msg, sending, by_record)
     percentage = min(10000, round(report.error_rate * 10000))
     roles: dict[str, object] = {"percentage": percentage}
     if refusal is not None:
         roles["refusal"] = refusal
     parts = [_segments(compiled, msg, sending, roles)]
-    omitted: list[Finding] = []
+    # what the echo cannot show is said, never dropped: findings of records the message does
+    # not echo (a record outside any invoice) and of a file without records
+    shown = set(echoed)
+    omitted = [Omission(f, NO_RECORD) for f in unplaced]
+    for number in sorted(by_record.keys() - shown):
+        omitted.extend(Omission(f, NOT_ECHOED) for f in by_record[number])
     for index, number in enumerate(echoed, start=1):
         findings = _ordered(by_record.get(number, ()))
         kept = findings[: len(block.pairs)]
-        omitted.extend(findings[len(block.pairs) :])
+        omitted.extend(Omission(f, NO_ROOM) for f in findings[len(block.pairs) :])
         buf = bytearray(_blank(block))
         _copies(compiled, block, buf, sending, number)
         for (letter_zone, code_zone), finding in zip(block.pairs, kept, strict=False):
@@ -217,10 +238,12 @@ def settlement(compiled: Compiled, data: bytes, report: Report, lang: str = "fr"
     return _echo(compiled, msg, sending, report, "00", lang, extra=b"".join(records))
 
 
-def _by_record(report: Report, sending: Sending) -> dict[int, list[Finding]]:
-    """Findings per record number. Findings on a segment go with the first record, findings of
-    the whole file (a missing record, a total) with the last one."""
+def _by_record(report: Report, sending: Sending) -> tuple[dict[int, list[Finding]], list[Finding]]:
+    """Findings per record number, and those no record can carry (a file without records).
+    Findings on a segment go with the first record, findings of the whole file (a missing
+    record, a total) with the last one."""
     grouped: dict[int, list[Finding]] = {}
+    unplaced: list[Finding] = []
     last = len(sending.records)
     for finding in report.findings:
         if finding.record is not None:
@@ -231,7 +254,9 @@ def _by_record(report: Report, sending: Sending) -> dict[int, list[Finding]]:
             number = last
         if 1 <= number <= last:
             grouped.setdefault(number, []).append(finding)
-    return grouped
+        else:
+            unplaced.append(finding)
+    return grouped, unplaced
 
 
 def _echoed(msg: ir.Message, sending: Sending, by_record: dict[int, list[Finding]]) -> list[int]:
@@ -265,7 +290,7 @@ def _bordereau(
     for name in msg.segments:
         starts[name] = pos
         pos += compiled.layouts[name].length
-    omitted: list[Finding] = []
+    omitted: list[Omission] = []
     records: dict[int, bytearray] = {}
     for finding in _ordered(findings):
         parsed = envelope_code(finding.code)
@@ -276,13 +301,13 @@ def _bordereau(
                 (s for s in msg.segments if compiled.layouts[s].digits == finding.segment), None
             )
             if segment is None:
-                omitted.append(finding)
+                omitted.append(Omission(finding, NOT_BORDEREAU))
                 continue
             target, base, layout = head, starts[segment], compiled.layouts[segment]
         elif finding.record is not None:
             rec = sending.record(finding.record)
             if rec.layout is None:
-                omitted.append(finding)
+                omitted.append(Omission(finding, NOT_BORDEREAU))
                 continue
             layout = compiled.layouts[rec.layout]
             if rec.number not in records:
@@ -291,13 +316,18 @@ def _bordereau(
                     records[rec.number][error_zone.offset : error_zone.end] = error_zone.blank()
             target, base = records[rec.number], 0
         else:
-            omitted.append(finding)
+            omitted.append(Omission(finding, NOT_BORDEREAU))
             continue
         zone = layout.error_zone(zone_id)
-        if zone is None or target[base + zone.offset : base + zone.end] != zone.blank():
-            omitted.append(finding)  # no error zone, or already holding an earlier error
+        if zone is None:
+            omitted.append(Omission(finding, NO_ZONE))
+            continue
+        if target[base + zone.offset : base + zone.end] != zone.blank():
+            omitted.append(Omission(finding, ZONE_TAKEN))
             continue
         target[base + zone.offset : base + zone.end] = encode(zone, value)
     echoed = _echoed(msg, sending, {n: [] for n in records})
+    for number in sorted(records.keys() - set(echoed)):
+        omitted.extend(Omission(f, NOT_ECHOED) for f in findings if f.record == number)
     body = b"".join(bytes(records.get(n, bytearray(sending.record(n).data))) for n in echoed)
     return Answer(message=msg.name, content=bytes(head) + body, omitted=tuple(omitted))

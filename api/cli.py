@@ -295,10 +295,12 @@ def answer(
     for (path, _), a in zip(files, answers, strict=True):
         msg = compiled.messages[a.message]
         click.echo(f"wrote {path}  ({a.message} {msg.nl if lang == 'nl' else msg.fr})")
-        for f in a.omitted:
+        for o in a.omitted:
+            f = o.finding
+            where = f"record {f.record}" if f.record is not None else f"segment {f.segment}"
             click.echo(
-                f"rulebook: warning: {a.message} has no room for {f.letter} {f.code} "
-                f"(record {f.record}); the format echoes at most the first errors of a record",
+                f"rulebook: warning: {a.message} does not carry {f.letter} {f.code} "
+                f"({where}): {o.reason}",
                 err=True,
             )
 

@@ -138,6 +138,8 @@ class OmittedOut(BaseModel):
     letter: str
     code: str
     record: int | None
+    segment: str | None
+    reason: str
 
 
 class AnswerOut(BaseModel):
@@ -517,7 +519,16 @@ def answer_json(book: Compiled, a: Answer) -> dict[str, Any]:
         "message": a.message,
         "label": {"fr": msg.fr, "nl": msg.nl},
         "content": a.content.decode("latin-1"),
-        "omitted": [{"letter": f.letter, "code": f.code, "record": f.record} for f in a.omitted],
+        "omitted": [
+            {
+                "letter": o.finding.letter,
+                "code": o.finding.code,
+                "record": o.finding.record,
+                "segment": o.finding.segment,
+                "reason": o.reason,
+            }
+            for o in a.omitted
+        ],
     }
 
 

@@ -150,7 +150,9 @@ def test_at_most_three_errors_per_record_the_rest_reported(compiled: Compiled) -
         }
     )
     answer = answers_for(compiled, data, crowded)[1]
-    assert [f.code for f in answer.omitted] == ["200805"]  # F 200802, 200803, 200804 kept
+    assert [(o.finding.code, o.reason) for o in answer.omitted] == [
+        ("200805", "the record already carries as many errors as its block holds")
+    ]  # F 200802, 200803, 200804 kept
     kept = read_message(compiled, answer.content).records[1].errors
     assert [e.code for e in kept] == ["200802", "200803", "200804"]
 
@@ -236,3 +238,15 @@ def test_unknown_and_short_records_are_located(compiled: Compiled) -> None:
     broken = answer[:677] + b"77" + answer[679:]
     with pytest.raises(ReadError, match=r"record 1 .*: record type '77' is not part of message"):
         read_message(compiled, broken, "x")
+
+
+def test_what_an_answer_cannot_carry_is_said(compiled: Compiled) -> None:
+    empty = check(compiled, b"")
+    assert [f.code for f in empty.findings] == ["RB0001"]
+    ack, answer = answers_for(compiled, b"", empty)
+    assert answer.message == "920099"
+    assert [(o.finding.code, o.reason) for o in answer.omitted] == [
+        ("RB0001", "the file has no record to carry it")
+    ]
+    assert read_message(compiled, answer.content).refusal_type == "01"
+    assert ack.content[:6] == b"931000"

@@ -49,7 +49,7 @@ class Env:
     aggregate_values: dict[int, Callable[[Scope], Val]] = field(default_factory=dict)
 
 
-ZONE_TABLE_MAX_ROWS = 4096  # up to this many records, Scope.zone_any builds its table
+ZONE_TABLE_MAX_ROWS = 1024  # up to this many records, Scope.zone_any builds its table
 
 
 class Scope:
