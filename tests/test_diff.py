@@ -144,6 +144,15 @@ def test_tables_and_parameters_value_by_value(tmp_path: Path, shipped: Compiled)
     )
 
 
+def test_amounts_declaration(tmp_path: Path, shipped: Compiled) -> None:
+    def change(book: Path) -> None:
+        edit(book, "instructions/rulebook.rules", "  lines ET30 ET50 amount", "  lines ET50 amount")
+
+    result = changed(tmp_path, shipped, change)
+    (item,) = result.of("amounts")
+    assert [(c.what, len(c.old), len(c.new)) for c in item.changes] == [("lines", 2, 1)]
+
+
 def test_layouts_zone_by_zone(tmp_path: Path, shipped: Compiled) -> None:
     def change(book: Path) -> None:
         edit(

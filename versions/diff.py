@@ -16,7 +16,7 @@ from typing import Any
 from compiler import Compiled, ir
 from compiler.dump import day, expr
 
-KINDS = ("rule", "table", "parameter", "layout", "message", "code", "question")
+KINDS = ("rule", "table", "parameter", "layout", "message", "code", "question", "amounts")
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +105,7 @@ def diff(old: Compiled, new: Compiled) -> Diff:
     out.items.extend(_codes(old, new))
     out.items.extend(_messages(old, new))
     out.items.extend(_questions(old, new))
+    out.items.extend(_amounts(old, new))
     return out
 
 
@@ -373,3 +374,27 @@ def _questions(old: Compiled, new: Compiled) -> list[Item]:
         if changes:
             items.append(Item("question", text, "changed", changes, where))
     return items
+
+
+def amounts_fields(a: ir.Amounts | None) -> dict[str, Any]:
+    if a is None:
+        return {}
+    return {
+        "by": f"{a.key.layout}.{a.key.name}",
+        "lines": [f"{r}.{a.amount[r].name} account {a.account[r].name}" for r in a.lines],
+        "accounts": [f"{acc.name} = {acc.value}" for acc in a.accounts],
+        "labels": f"{a.fr} / {a.nl}",
+    }
+
+
+def _amounts(old: Compiled, new: Compiled) -> list[Item]:
+    """The ``amounts`` declaration (how the report totals amounts per destination)."""
+    fa, fb = amounts_fields(old.amounts), amounts_fields(new.amounts)
+    if fa == fb:
+        return []
+    where = new.amounts or old.amounts
+    source = f"{where.origin.file}:{where.origin.line}" if where and where.origin else None
+    if not fa or not fb:
+        return [Item("amounts", "amounts", "added" if not fa else "removed", source=source)]
+    changes = tuple(Change(k, fa[k], fb[k]) for k in fa if fa[k] != fb[k])
+    return [Item("amounts", "amounts", "changed", changes, source)]
