@@ -85,6 +85,10 @@ class ReadMessage:
 
 
 def read_message(compiled: Compiled, data: bytes, name: str = "-") -> ReadMessage:
+    """Positions in errors count the message's characters without line breaks (answers are
+    one continuous string; line breaks some tools add between records are ignored)."""
+    if b"\n" in data:
+        data = data.replace(b"\r", b"").replace(b"\n", b"")
     msg = _dispatch(compiled, data, name)
     pos = 0
     segments: list[tuple[str, tuple[Error, ...]]] = []
@@ -148,8 +152,6 @@ def _dispatch(compiled: Compiled, data: bytes, name: str) -> ir.Message:
 def _records(
     compiled: Compiled, msg: ir.Message, body: bytes, offset: int, name: str
 ) -> list[ReadRecord]:
-    if body.endswith(b"\n"):
-        body = body.rstrip(b"\r\n")
     size = msg.record_length
     if not size:
         if body.strip():

@@ -250,3 +250,12 @@ def test_what_an_answer_cannot_carry_is_said(compiled: Compiled) -> None:
     ]
     assert read_message(compiled, answer.content).refusal_type == "01"
     assert ack.content[:6] == b"931000"
+
+
+def test_line_breaks_between_records_are_ignored(compiled: Compiled) -> None:
+    report, _, data = answer_of(compiled, "rejected_threshold")
+    answer = answers_for(compiled, data, report)[1].content
+    head, body = answer[:677], answer[677:]
+    split = head[:67] + b"\r\n" + head[67:] + b"\r\n"
+    split += b"\r\n".join(body[i : i + 800] for i in range(0, len(body), 800)) + b"\r\n"
+    assert read_message(compiled, split) == read_message(compiled, answer)
