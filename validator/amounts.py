@@ -25,7 +25,7 @@ import numpy as np
 
 from compiler import ir
 from validator.chunk import Chunk
-from validator.evaluate import parse_zone
+from validator.evaluate import Env, layout_scope, zone_value
 from validator.report import AmountsResult, Destination, Finding, Sums
 
 REJECTED = frozenset({"rejected_blocking", "rejected_threshold"})
@@ -41,23 +41,24 @@ class AmountsRun:
     invoices: list[np.ndarray] = field(default_factory=list)
     accounts: list[np.ndarray] = field(default_factory=list)
     amounts: list[np.ndarray] = field(default_factory=list)
+    _refs: dict[ir.Zone, ir.ZoneRef] = field(default_factory=dict)
 
-    def add(self, chunk: Chunk) -> None:
-        """Collect the openers' destinations and the lines among the chunk's new records."""
-        rows = chunk.rows_of(self.opener)
-        rows = rows[chunk.is_new[rows]]
+    def add(self, chunk: Chunk, env: Env) -> None:
+        """Collect the openers' destinations and the lines among the chunk's new records.
+
+        Called once the chunk's rules are evaluated: the zones are read through the record
+        types' shared scopes, whose transposed records and parsed values the rules left.
+        """
+        key, bad, rows = self._read(chunk, env, self.opener, self.spec.key)
         if rows.size:
-            key, bad = _values(chunk, rows, self.spec.key)
             self.inv_numbers.append(chunk.invoices[rows].astype(np.int32))
             self.inv_keys.append(np.where(bad, -1, key).astype(np.int64))
         found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         for line in self.spec.lines:
-            rows = chunk.rows_of(line)
-            rows = rows[chunk.is_new[rows]]
+            amount, bad_amount, rows = self._read(chunk, env, line, self.spec.amount[line])
             if not rows.size:
                 continue
-            amount, bad_amount = _values(chunk, rows, self.spec.amount[line])
-            account, bad_account = _values(chunk, rows, self.spec.account[line])
+            account, bad_account, _ = self._read(chunk, env, line, self.spec.account[line])
             index = np.full(rows.size, -1, dtype=np.int8)
             for i, acc in enumerate(self.spec.accounts):
                 index[(account == acc.value) & ~bad_account] = i
@@ -77,6 +78,24 @@ class AmountsRun:
         self.invoices.append(chunk.invoices[rows].astype(np.int32))
         self.accounts.append(index)
         self.amounts.append(amount)
+
+    def _read(
+        self, chunk: Chunk, env: Env, layout: str, zone: ir.Zone
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(values, unreadable, chunk rows) of a zone on the chunk's new records of a type."""
+        if layout not in chunk.layout_index or not chunk.rows_of(layout).size:
+            empty = np.zeros(0, dtype=np.int64)
+            return empty, np.zeros(0, dtype=np.bool_), empty
+        scope = layout_scope(chunk, chunk.layouts[chunk.layout_index[layout]], env)
+        new = chunk.is_new[scope.idx]
+        ref = self._refs.get(zone)
+        if ref is None:
+            ref = ir.ZoneRef(access="self", record=layout, zone=zone, raw=False, ty=zone.value_type)
+            self._refs[zone] = ref
+        value = zone_value(scope, ref)
+        data = np.broadcast_to(np.asarray(value.data), (scope.n,))[new]
+        unknown = value.unknown[new] if value.unknown is not None else np.zeros(data.size, np.bool_)
+        return data, unknown, scope.idx[new]
 
     def result(self, findings: Sequence[Finding], verdict: str) -> AmountsResult:
         numbers = _cat(self.inv_numbers, np.int32)
@@ -133,9 +152,3 @@ class AmountsRun:
 
 def _cat(parts: list[np.ndarray], dtype: type) -> np.ndarray:
     return np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
-
-
-def _values(chunk: Chunk, rows: np.ndarray, zone: ir.Zone) -> tuple[np.ndarray, np.ndarray]:
-    text = chunk.rows[rows, zone.offset : zone.end].T
-    value, bad = parse_zone(text, zone, raw=False)
-    return np.asarray(value), (bad if bad is not None else np.zeros(rows.size, dtype=np.bool_))
