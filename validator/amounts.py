@@ -46,8 +46,8 @@ class AmountsRun:
     def add(self, chunk: Chunk, env: Env) -> None:
         """Collect the openers' destinations and the lines among the chunk's new records.
 
-        Called once the chunk's rules are evaluated: the zones are read through the record
-        types' shared scopes, whose transposed records and parsed values the rules left.
+        The zones are read through the record types' shared scopes: the records they
+        transpose are those the rules then read.
         """
         key, bad, rows = self._read(chunk, env, self.opener, self.spec.key)
         if rows.size:
@@ -97,30 +97,42 @@ class AmountsRun:
         unknown = value.unknown[new] if value.unknown is not None else np.zeros(data.size, np.bool_)
         return data, unknown, scope.idx[new]
 
+    def _compact(self) -> None:
+        """One array per list, each list joined and released in turn (peak memory)."""
+        for name in ("inv_numbers", "inv_keys", "ordinals", "invoices", "accounts", "amounts"):
+            parts: list[np.ndarray] = getattr(self, name)
+            if len(parts) != 1:
+                dtype = {"inv_keys": np.int64, "accounts": np.int8, "amounts": np.int64}
+                joined = _cat(parts, dtype.get(name, np.int32))
+                parts.clear()
+                parts.append(joined)
+
     def result(self, findings: Sequence[Finding], verdict: str) -> AmountsResult:
-        numbers = _cat(self.inv_numbers, np.int32)
-        keys = _cat(self.inv_keys, np.int64)
-        ordinals = _cat(self.ordinals, np.int32)
-        invoices = _cat(self.invoices, np.int32)
-        accounts = _cat(self.accounts, np.int8)
-        amounts = _cat(self.amounts, np.int64)
-        # destination of each line: its invoice's opener (invoice numbers start at 1, in order)
-        by_invoice = np.full(int(numbers.max(initial=0)) + 1, -1, dtype=np.int64)
-        by_invoice[numbers] = keys
-        line_keys = by_invoice[invoices] if invoices.size else np.zeros(0, np.int64)
-        line_keys[invoices == 0] = -1
+        self._compact()
+        numbers, keys = self.inv_numbers[0], self.inv_keys[0]
+        ordinals, invoices = self.ordinals[0], self.invoices[0]
+        accounts, amounts = self.accounts[0], self.amounts[0]
+        # destination of each invoice (invoice numbers start at 1, in order), then of each line
+        valid = keys >= 0
+        found, index = np.unique(keys[valid], return_inverse=True)
+        by_invoice = np.full(int(numbers.max(initial=0)) + 1, -1, dtype=np.int32)
+        by_invoice[numbers[valid]] = index
+        by_invoice[0] = -1  # lines outside any invoice
+        dest = by_invoice[invoices]
         refused = self._refused(findings, verdict, ordinals, invoices)
-        usable = (line_keys >= 0) & (accounts >= 0)
+        usable = (dest >= 0) & (accounts >= 0)
+        slots = len(self.spec.accounts)
+        group = dest.astype(np.int64) * slots + accounts
+        size = len(found) * slots
+        asked = _sums(group, amounts, usable, size)
+        no = _sums(group, amounts, usable & refused, size)
         width = self.spec.key.length
         destinations = []
-        for key in np.unique(line_keys[usable]):
-            mine = usable & (line_keys == key)
+        for d, key in enumerate(found):
             sums = []
             for i, acc in enumerate(self.spec.accounts):
-                sel = mine & (accounts == i)
-                asked = int(amounts[sel].sum())
-                no = int(amounts[sel & refused].sum())
-                sums.append((acc.name, Sums(asked, asked - no, no)))
+                a, r = asked[d * slots + i], no[d * slots + i]
+                sums.append((acc.name, Sums(a, a - r, r)))
             total = Sums(
                 sum(s.asked for _, s in sums),
                 sum(s.accepted for _, s in sums),
@@ -148,6 +160,13 @@ class AmountsRun:
             if at >= 0 and f.invoice is not None and invoices[at] == f.invoice:
                 refused[at] = True
         return refused
+
+
+def _sums(group: np.ndarray, amounts: np.ndarray, mask: np.ndarray, size: int) -> list[int]:
+    """Exact integer sums of ``amounts`` per group over ``mask`` (cents: no float rounding)."""
+    out = np.zeros(size, dtype=np.int64)
+    np.add.at(out, group[mask], amounts[mask])
+    return [int(v) for v in out]
 
 
 def _cat(parts: list[np.ndarray], dtype: type) -> np.ndarray:

@@ -150,6 +150,8 @@ class Run:
             for name in c.flags:
                 chunk.flag(name, np.array([k]))
         self._number_invoices(chunk, context)
+        if self.amounts is not None:  # through the record types' scopes, which the rules reuse
+            self.amounts.add(chunk, self.env)
         chunk.segments = self.segment_arrays
         chunk.segment_flags = self.seg_flags
         self._reader_checks(chunk)
@@ -160,8 +162,6 @@ class Run:
             agg.contributions(chunk, self.env, shared)
         self._evaluate(chunk, self.plan.phase2, emit=chunk.is_new)
         self._openers(chunk)
-        if self.amounts is not None:
-            self.amounts.add(chunk, self.env)  # reads the values the rules parsed
         for agg in self.aggs:
             agg.end_chunk()
         self._keep(chunk)
