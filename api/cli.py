@@ -158,6 +158,18 @@ def open_input(path: str) -> BinaryIO:
     raise AssertionError  # unreachable
 
 
+def read_input(path: str) -> bytes:
+    stream = open_input(path)
+    try:
+        return stream.read()
+    except OSError as exc:
+        fail(f"cannot read {path}: {exc.strerror or exc}")
+        raise
+    finally:
+        if stream is not sys.stdin.buffer:
+            stream.close()
+
+
 @main.command()
 @click.argument("file", type=str)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
@@ -271,15 +283,7 @@ def answer(
     from validator import validate as run_validation
 
     compiled = compiled_rulebook(rulebook_dir)
-    stream = open_input(file)
-    try:
-        data = stream.read()
-    except OSError as exc:
-        fail(f"cannot read {file}: {exc.strerror or exc}")
-        raise
-    finally:
-        if stream is not sys.stdin.buffer:
-            stream.close()
+    data = read_input(file)
     name = "-" if file == "-" else Path(file).name
     report = run_validation(compiled, io.BytesIO(data), name=name, today=today, as_of=as_of)
     answers = answers_for(compiled, data, report, lang, settle=settlement)
@@ -320,15 +324,7 @@ def read(files: tuple[str, ...], fmt: str, lang: str, rulebook_dir: str | None) 
     compiled = compiled_rulebook(rulebook_dir)
     messages = []
     for file in files:
-        stream = open_input(file)
-        try:
-            data = stream.read()
-        except OSError as exc:
-            fail(f"cannot read {file}: {exc.strerror or exc}")
-            raise
-        finally:
-            if stream is not sys.stdin.buffer:
-                stream.close()
+        data = read_input(file)
         try:
             messages.append(read_message(compiled, data, "-" if file == "-" else file))
         except ReadError as exc:
@@ -338,18 +334,6 @@ def read(files: tuple[str, ...], fmt: str, lang: str, rulebook_dir: str | None) 
         click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
     else:
         click.echo(read_text(messages, lang), nl=False)
-
-
-def read_input(path: str) -> bytes:
-    stream = open_input(path)
-    try:
-        return stream.read()
-    except OSError as exc:
-        fail(f"cannot read {path}: {exc.strerror or exc}")
-        raise
-    finally:
-        if stream is not sys.stdin.buffer:
-            stream.close()
 
 
 def write_output(path: str, content: bytes) -> None:
@@ -378,11 +362,8 @@ def structured_input(compiled: Compiled, name: str, raw: bytes) -> dict[str, Any
         schema = xmlschema.XMLSchema(xsd(compiled))
         try:
             errors = list(schema.iter_errors(raw.decode("utf-8")))
-        except (UnicodeDecodeError, xmlschema.XMLSchemaException) as exc:
+        except (UnicodeDecodeError, xmlschema.XMLSchemaException) as exc:  # also not well-formed
             fail(f"{name}: not a readable XML document: {exc}")
-            raise
-        except Exception as exc:  # ElementTree parse errors
-            fail(f"{name}: not well-formed XML: {exc}")
             raise
         if errors:
             for e in errors[:20]:
