@@ -36,6 +36,22 @@ DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 Lang = Literal["fr", "nl"]
 
 
+def date_query(description: str) -> Any:
+    """A YYYY-MM-DD query parameter, documented as an OpenAPI date (parsed by the route)."""
+    return Query(
+        pattern=DATE_PATTERN,
+        json_schema_extra={"format": "date"},
+        description=f"{description}; YYYY-MM-DD",
+    )
+
+
+NameQuery = Annotated[str, Query(max_length=255, description="file name in the report")]
+TodayQuery = Annotated[
+    str | None, date_query("reference date for 'today' (default: the server's date)")
+]
+AsOfQuery = Annotated[str | None, date_query("apply the rules in force at this date")]
+
+
 day = ir.iso_day
 
 
@@ -366,34 +382,34 @@ def create_app(
     )
     async def validate(
         request: Request,
-        name: Annotated[str, Query(max_length=255, description="file name in the report")] = "-",
-        today: Annotated[
-            str | None, date_query("reference date for 'today' (default: the server's date)")
-        ] = None,
-        as_of: Annotated[str | None, date_query("apply the rules in force at this date")] = None,
+        name: NameQuery = "-",
+        today: TodayQuery = None,
+        as_of: AsOfQuery = None,
     ) -> JSONResponse:
         """Validate the request body (a 920000 file, raw bytes)."""
         dates = parse_dates(today, as_of)
         if isinstance(dates, JSONResponse):
             return dates
-        if declared_too_large(request, limit):
-            return too_large(limit)
         declared = request.headers.get("content-length", "")
-        try:
-            if declared.isdigit() and int(declared) <= SMALL_BODY:
-                # a small file: read it whole, validate in turn (one CPU-bound validation at a
-                # time per process; threads would only share the interpreter)
-                data = await read_body(request, limit)
-                report = await anyio.to_thread.run_sync(
-                    lambda: run_validation(
-                        book, io.BytesIO(data), name=name, today=dates[0], as_of=dates[1]
-                    ),
-                    limiter=cpu,
-                )
-            else:
+        if declared.isdigit() and int(declared) <= SMALL_BODY:
+            # a small file: read it whole, validate in turn (one CPU-bound validation at a
+            # time per process; threads would only share the interpreter)
+            data = await whole_body(request, limit)
+            if isinstance(data, JSONResponse):
+                return data
+            report = await anyio.to_thread.run_sync(
+                lambda: run_validation(
+                    book, io.BytesIO(data), name=name, today=dates[0], as_of=dates[1]
+                ),
+                limiter=cpu,
+            )
+        else:
+            if declared_too_large(request, limit):
+                return too_large(limit)
+            try:
                 report = await validate_stream(book, request, limit, name, *dates)
-        except BodyTooLarge:
-            return too_large(limit)
+            except BodyTooLarge:
+                return too_large(limit)
         return JSONResponse(report.to_json())
 
     @app.post(
@@ -405,11 +421,9 @@ def create_app(
     )
     async def answer(
         request: Request,
-        name: Annotated[str, Query(max_length=255, description="file name in the report")] = "-",
-        today: Annotated[
-            str | None, date_query("reference date for 'today' (default: the server's date)")
-        ] = None,
-        as_of: Annotated[str | None, date_query("apply the rules in force at this date")] = None,
+        name: NameQuery = "-",
+        today: TodayQuery = None,
+        as_of: AsOfQuery = None,
         lang: Annotated[Lang, Query(description="language of the error comments")] = "fr",
         settlement: Annotated[
             bool, Query(description="also the settlement (920900) of an accepted sending")
@@ -420,12 +434,9 @@ def create_app(
         dates = parse_dates(today, as_of)
         if isinstance(dates, JSONResponse):
             return dates
-        if declared_too_large(request, limit):
-            return too_large(limit)
-        try:
-            data = await read_body(request, limit)
-        except BodyTooLarge:
-            return too_large(limit)
+        data = await whole_body(request, limit)
+        if isinstance(data, JSONResponse):
+            return data
 
         def work() -> tuple[Report, list[Answer]]:
             report = run_validation(
@@ -455,12 +466,9 @@ def create_app(
     ) -> JSONResponse:
         """Parse a message (e.g. an insurer's answer): per record its type and (letter, code)
         errors with their labels, the refusal type and error percentage (as ``rulebook read``)."""
-        if declared_too_large(request, limit):
-            return too_large(limit)
-        try:
-            data = await read_body(request, limit)
-        except BodyTooLarge:
-            return too_large(limit)
+        data = await whole_body(request, limit)
+        if isinstance(data, JSONResponse):
+            return data
         try:
             message = read_message(book, data, name)
         except ReadFailure as exc:
@@ -501,14 +509,17 @@ def declared_too_large(request: Request, limit: int) -> bool:
     return declared is not None and declared.isdigit() and int(declared) > limit
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    """The whole body (answers echo its records), refused as soon as it passes the limit."""
+async def whole_body(request: Request, limit: int) -> bytes | JSONResponse:
+    """The whole body (answers echo its records), or the 413 answer as soon as it passes the
+    limit (declared or streamed)."""
+    if declared_too_large(request, limit):
+        return too_large(limit)
     parts: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise BodyTooLarge
+            return too_large(limit)
         parts.append(chunk)
     return b"".join(parts)
 
@@ -530,15 +541,6 @@ def answer_json(book: Compiled, a: Answer) -> dict[str, Any]:
             for o in a.omitted
         ],
     }
-
-
-def date_query(description: str) -> Any:
-    """A YYYY-MM-DD query parameter, documented as an OpenAPI date (parsed by the route)."""
-    return Query(
-        pattern=DATE_PATTERN,
-        json_schema_extra={"format": "date"},
-        description=f"{description}; YYYY-MM-DD",
-    )
 
 
 def too_large(limit: int) -> JSONResponse:
