@@ -130,22 +130,24 @@ class _Matcher:
         return found
 
     def first_item(self, it: ir.SItem) -> tuple[frozenset[str], bool]:
+        starts, nullable = self.once(it)
+        return starts, nullable or it.repeat in ("?", "*")
+
+    def once(self, it: ir.SItem) -> tuple[frozenset[str], bool]:
+        """FIRST set of one occurrence of an item (its repetition mark left aside)."""
         if isinstance(it, ir.SRef):
             if it.is_group:
-                f, n = self.first(self.msg.productions[it.name])
-            else:
-                f, n = frozenset({it.name}), False
-        else:
-            f = frozenset().union(*(self.first(o)[0] for o in it.options))
-            n = any(self.first(o)[1] for o in it.options)
-        return f, n or it.repeat in ("?", "*")
+                return self.first(self.msg.productions[it.name])
+            return frozenset({it.name}), False
+        starts = frozenset().union(*(self.first(o)[0] for o in it.options))
+        return starts, any(self.first(o)[1] for o in it.options)
 
     def sequence(self, items: tuple[ir.SItem, ...], obj: dict[str, Any]) -> None:
         for it in items:
             self.item(it, obj)
 
     def item(self, it: ir.SItem, obj: dict[str, Any]) -> None:
-        once = self._once_starts(it)
+        once, nullable = self.once(it)
         if it.repeat in ("*", "+"):
             count = 0
             while self.next in once:
@@ -157,23 +159,9 @@ class _Matcher:
             if self.next in once:
                 self.one(it, obj, repeated=False)
         else:
-            if self.next not in once and not self._once_nullable(it):
+            if self.next not in once and not nullable:
                 self.fail(f"expected {self._expected(once)}")
             self.one(it, obj, repeated=False)
-
-    def _once_starts(self, it: ir.SItem) -> frozenset[str]:
-        if isinstance(it, ir.SRef):
-            return (
-                self.first(self.msg.productions[it.name])[0]
-                if it.is_group
-                else frozenset({it.name})
-            )
-        return frozenset().union(*(self.first(o)[0] for o in it.options))
-
-    def _once_nullable(self, it: ir.SItem) -> bool:
-        if isinstance(it, ir.SRef):
-            return it.is_group and self.first(self.msg.productions[it.name])[1]
-        return any(self.first(o)[1] for o in it.options)
 
     @staticmethod
     def _expected(names: frozenset[str]) -> str:
@@ -186,7 +174,7 @@ class _Matcher:
             if option is None:
                 option = next((o for o in it.options if self.first(o)[1]), None)
             if option is None:
-                self.fail(f"expected {self._expected(self._once_starts(it))}")
+                self.fail(f"expected {self._expected(self.once(it)[0])}")
                 return
             self.sequence(option, obj)
             return

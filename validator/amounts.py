@@ -99,11 +99,16 @@ class AmountsRun:
 
     def _compact(self) -> None:
         """One array per list, each list joined and released in turn (peak memory)."""
-        for name in ("inv_numbers", "inv_keys", "ordinals", "invoices", "accounts", "amounts"):
-            parts: list[np.ndarray] = getattr(self, name)
+        for parts, dtype in (
+            (self.inv_numbers, np.int32),
+            (self.inv_keys, np.int64),
+            (self.ordinals, np.int32),
+            (self.invoices, np.int32),
+            (self.accounts, np.int8),
+            (self.amounts, np.int64),
+        ):
             if len(parts) != 1:
-                dtype = {"inv_keys": np.int64, "accounts": np.int8, "amounts": np.int64}
-                joined = _cat(parts, dtype.get(name, np.int32))
+                joined = _cat(parts, dtype)
                 parts.clear()
                 parts.append(joined)
 

@@ -17,9 +17,8 @@ from typing import Any
 from compiler import Compiled
 from validator import validate
 from validator.report import Finding
+from validator.verdict import BASIS, THRESHOLD
 from versions.diff import Diff
-
-VERDICT_PARAMETERS = ("error_rate_threshold", "error_rate_basis")
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +60,7 @@ def replay(
 ) -> list[Outcome]:
     rules = {i.name.split(" ")[0]: i for i in changes.of("rule")}
     codes = {i.name: i for i in changes.of("code")}
-    verdict_params = [i.name for i in changes.of("parameter") if i.name in VERDICT_PARAMETERS]
+    verdict_params = [i.name for i in changes.of("parameter") if i.name in (THRESHOLD, BASIS)]
     out = []
     for path in files:
         data = path.read_bytes()
