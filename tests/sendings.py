@@ -4,6 +4,7 @@ the mutations of one rule's first mutant."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 import datetime as dt
 import io
 from typing import Any
@@ -38,3 +39,14 @@ def build(compiled: Compiled, invoices: int, code: str | None, scenario: str = "
 
 def check(compiled: Compiled, data: bytes) -> Report:
     return validate(compiled, io.BytesIO(data), today=TODAY)
+
+
+def with_basis(compiled: Compiled, basis: bytes) -> Compiled:
+    """The rulebook with another ``error_rate_basis`` (b"invoices", b"records", b"amounts")."""
+    param = compiled.params["error_rate_basis"]
+    version = dataclasses.replace(param.versions[0], value=basis)
+    params = {
+        **compiled.params,
+        "error_rate_basis": dataclasses.replace(param, versions=(version,)),
+    }
+    return dataclasses.replace(compiled, params=params)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
 import io
 
 import pytest
 
 from compiler import Compiled
-from tests.sendings import TODAY, build, check
+from tests.sendings import TODAY, build, check, with_basis
 from validator import validate
 from validator.report import Report
 
@@ -106,13 +105,7 @@ def test_a_rejected_sending_refuses_everything(compiled: Compiled) -> None:
 
 
 def test_the_amounts_basis_rates_refused_amounts(compiled: Compiled) -> None:
-    basis = compiled.params["error_rate_basis"]
-    version = dataclasses.replace(basis.versions[0], value=b"amounts")
-    params = {
-        **compiled.params,
-        "error_rate_basis": dataclasses.replace(basis, versions=(version,)),
-    }
-    by_amounts = dataclasses.replace(compiled, params=params)
+    by_amounts = with_basis(compiled, b"amounts")
     data = build(compiled, 40, "512712")
     report = validate(by_amounts, io.BytesIO(data), today=TODAY)
     assert report.amounts is not None

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,23 +10,10 @@ import pytest
 from compiler import Compiled
 from generator import generate
 from generator.mutants import scenario_date
+from tests.commands import ROOT, copy_book, rulebook
 
-ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 GOLDEN = ROOT / "tests" / "golden" / "errors"
-
-
-def rulebook(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[str]:
-    command = shutil.which("rulebook")
-    base = [command] if command else [sys.executable, "-m", "api.cli"]
-    return subprocess.run(
-        [*base, *args],
-        input=stdin.decode("latin-1") if stdin is not None else None,
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=120,
-    )
 
 
 def test_check_the_shipped_rulebook() -> None:
@@ -110,9 +94,7 @@ def test_unknown_rulebook_directory_is_a_usage_error(tmp_path: Path) -> None:
 
 
 def test_broken_rulebook_is_exit_2_with_diagnostics(tmp_path: Path) -> None:
-    book = tmp_path / "book"
-    shutil.copytree(ROOT / "instructions", book / "instructions")
-    shutil.copytree(ROOT / "record_layouts", book / "record_layouts")
+    book = copy_book(tmp_path / "book")
     rules = book / "instructions" / "et10.rules"
     rules.write_text(rules.read_text("utf-8") + "\nrule 100201 B on ET10 zone 2\n  require nope\n")
     result = rulebook("validate", str(EXAMPLES / "baseline.920000"), "--rulebook", str(book))

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
-import shutil
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,24 +13,14 @@ import pytest
 
 from compiler import Compiled, compile_rulebook
 from rulebook.load import load
+from tests.commands import ROOT, copy_book
+from tests.commands import rulebook as run_rulebook
 from versions.diff import Diff, diff
 
-ROOT = Path(__file__).resolve().parent.parent
 WRONG = ROOT / "examples" / "wrong-niss.920000"
 
 
-def rulebook(*args: str) -> subprocess.CompletedProcess[str]:
-    command = shutil.which("rulebook")
-    base = [command] if command else [sys.executable, "-m", "api.cli"]
-    return subprocess.run(
-        [*base, *args], capture_output=True, text=True, cwd=ROOT, timeout=300, check=False
-    )
-
-
-def copy_book(target: Path) -> Path:
-    for folder in ("instructions", "record_layouts"):
-        shutil.copytree(ROOT / folder, target / folder)
-    return target
+rulebook = functools.partial(run_rulebook, timeout=300)
 
 
 def edit(book: Path, relative: str, old: str, new: str, count: int = 1) -> None:

@@ -3,10 +3,8 @@ mutants and coverage commands."""
 
 from __future__ import annotations
 
+import functools
 import json
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -21,21 +19,17 @@ from generator import generate
 from generator.parse import ParseError, to_structured
 from generator.strategies import sendings
 from generator.xmlform import from_xml, to_xml
+from tests.commands import ROOT, copy_book
+from tests.commands import rulebook as run_rulebook
 from tests.sendings import TODAY
 
-ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "examples").glob("*.920000"))
 VALID = [p for p in EXAMPLES if p.stem != "wrong-niss"]
 COMPILED = load_compiled()
 XSD = xmlschema.XMLSchema(xsd(COMPILED))
 
 
-def rulebook(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    command = shutil.which("rulebook")
-    base = [command] if command else [sys.executable, "-m", "api.cli"]
-    return subprocess.run(
-        [*base, *args], capture_output=True, text=True, cwd=cwd, timeout=300, check=False
-    )
+rulebook = functools.partial(run_rulebook, timeout=300)
 
 
 @pytest.mark.parametrize("path", VALID, ids=lambda p: p.stem)
@@ -147,9 +141,7 @@ def test_coverage_command(tmp_path: Path) -> None:
     payload = json.loads(ok.stdout)
     assert (payload["rules"], payload["working"], payload["coverage"]) == (1, 1, 1.0)
     # a rulebook whose mutant no longer breaks its rule is reported, with why
-    book = tmp_path / "book"
-    shutil.copytree(ROOT / "instructions", book / "instructions")
-    shutil.copytree(ROOT / "record_layouts", book / "record_layouts")
+    book = copy_book(tmp_path / "book")
     rules = book / "instructions" / "et20.rules"
     text = rules.read_text()
     broken = text.replace('mutant raw ET20.sex = "M"', 'mutant raw ET20.sex = "1"', 1)

@@ -3,13 +3,12 @@ limit, the rate's basis, and a credit note."""
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 import pytest
 
 from compiler import Compiled
-from tests.sendings import build, check
+from tests.sendings import build, check, with_basis
 from validator.report import Finding
 from validator.verdict import decide, error_rate
 
@@ -88,13 +87,7 @@ def test_signals_refuse_nothing(compiled: Compiled, letter: str) -> None:
 
 
 def test_record_basis_counts_records(compiled: Compiled) -> None:
-    basis = compiled.params["error_rate_basis"]
-    version = dataclasses.replace(basis.versions[0], value=b"records")
-    params = {
-        **compiled.params,
-        "error_rate_basis": dataclasses.replace(basis, versions=(version,)),
-    }
-    by_records = dataclasses.replace(compiled, params=params)
+    by_records = with_basis(compiled, b"records")
     findings = [finding("R", 1, 3), finding("F", 1, 3), finding("R", 2, 9)]
     assert error_rate(by_records, findings, invoices=2, records=40, date=DATE) == 2 / 40
     assert error_rate(compiled, findings, invoices=2, records=40, date=DATE) == 1.0
