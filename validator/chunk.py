@@ -69,23 +69,21 @@ class Chunk:
         self._groups: dict[str, Ints] = {}
         self.arange = np.arange(self.n, dtype=np.int64)
         self.scopes: dict[str, object] = {}  # layout -> Scope over all its rows (evaluate.py)
-        self._holders: dict[tuple[str, int], Ints] = {}
+        self._holders: dict[tuple[str, int], Bool] = {}
         self._positions: dict[str, Ints] = {}
 
     # ------------------------------------------------------------------ rows by type
 
-    def holders(self, zone: str, offset: int) -> Ints:
-        """Indexes of the layouts that have a zone of this name at this offset."""
+    def holds(self, zone: str, offset: int) -> Bool:
+        """Per layout index, whether it has a zone of this name at this offset; one more
+        entry (False) at the end answers for rows of no known layout (index -1)."""
         key = (zone, offset)
         found = self._holders.get(key)
         if found is None:
             found = np.array(
-                [
-                    i
-                    for i, lay in enumerate(self.layouts)
-                    if zone in lay.by_name and lay.by_name[zone].offset == offset
-                ],
-                dtype=np.int64,
+                [zone in lay.by_name and lay.by_name[zone].offset == offset for lay in self.layouts]
+                + [False],
+                dtype=np.bool_,
             )
             self._holders[key] = found
         return found

@@ -27,6 +27,8 @@ from validator.values import (
     kleene_not,
     kleene_or,
     lift,
+    member,
+    sorted_ints,
     truth,
 )
 
@@ -84,19 +86,22 @@ class Scope:
             self._cols = gather_transposed(self.chunk.rows, self.idx)
         return self._cols
 
-    def zone_any(self, kind: str, starts: Ints, index: int) -> Bool:
-        """Per record, whether a character of the layout's ``index``-th zone is not a digit
-        (``digit``) or not '0' (``zero``). One table for every zone of the layout
-        (``starts``: its zone offsets in order) answers all the layout's ``numeric`` / ``zero``
-        checks in two vector operations: worth it on few records, where the per-check
-        overhead dominates (``ZONE_TABLE_MAX_ROWS``)."""
+    def zone_table(self, kind: str, starts: Ints) -> Bool:
+        """(zones, n): per zone of the layout (``starts``: its zone offsets in order) and
+        record, whether a character is not a digit (``digit``) or not '0' (``zero``). One
+        table answers all the layout's ``numeric`` / ``zero`` checks: worth it on few
+        records, where the per-check overhead dominates (``ZONE_TABLE_MAX_ROWS``)."""
         found = self._zone_any.get(kind)
         if found is None:
             cols = self.cols
             bad = (cols - np.uint8(DIGIT0)) >= 10 if kind == "digit" else cols != DIGIT0
             found = np.logical_or.reduceat(bad, starts, axis=0)
             self._zone_any[kind] = found
-        return np.asarray(found[index], dtype=np.bool_)
+        return found
+
+    def zone_any(self, kind: str, starts: Ints, index: int) -> Bool:
+        """Row ``index`` of ``zone_table``: the records failing one zone's check."""
+        return np.asarray(self.zone_table(kind, starts)[index], dtype=np.bool_)
 
     def text(self, offset: int, length: int) -> np.ndarray:
         """The characters of positions offset .. offset+length as a (length, n) array."""
@@ -260,8 +265,8 @@ def zone_value(scope: Scope, ref: ir.ZoneRef) -> Val:
         src = chunk.source_rows(scope.idx, ref.access, ref.record)
         missing = src < 0
         if ref.access in ("previous", "next"):
-            holders = chunk.holders(zone.name, zone.offset)
-            missing = missing | ~np.isin(chunk.layout_of[np.maximum(src, 0)], holders)
+            holds = chunk.holds(zone.name, zone.offset)  # by layout index, -1 last
+            missing = missing | ~holds[chunk.layout_of[np.maximum(src, 0)]]
         text = np.ascontiguousarray(chunk.rows[np.maximum(src, 0), zone.offset : zone.end].T)
         flagged = chunk.flagged(zone.name, src)
     data, invalid = parse_zone(text, zone, ref.raw)
@@ -464,7 +469,7 @@ class ExprCompiler:
     def c_InSet(self, e: ir.InSet) -> Fn:
         operand = self(e.operand)
         negated = e.negated
-        ints = [v for v in e.values if isinstance(v, int)]
+        ints = sorted_ints(v for v in e.values if isinstance(v, int))
         texts = [
             np.frombuffer(v, dtype=np.uint8)[:, None] for v in e.values if isinstance(v, bytes)
         ]
@@ -478,7 +483,7 @@ class ExprCompiler:
                 for t in texts:
                     hit |= np.all(data == t, axis=0)
             else:
-                hit = np.isin(v.data, ints)
+                hit = member(v.data, ints)
             return lift(~hit if negated else hit, v)
 
         return fn
@@ -490,28 +495,41 @@ class ExprCompiler:
         gov_name = self.gov_name
         text = table.ty.kind == "text"
 
-        def members(data: np.ndarray, values: frozenset[object]) -> Bool:
-            if text:
-                width = data.shape[0]
-                hit = np.zeros(data.shape[1], dtype=np.bool_)
-                for value in values:
-                    assert isinstance(value, bytes)
-                    padded = np.frombuffer(value.ljust(width, b" "), dtype=np.uint8)[:, None]
-                    hit |= np.all(data == padded, axis=0)
-                return hit
-            return np.isin(data, [int(x) for x in values])  # type: ignore[call-overload]
+        numbers = [
+            sorted_ints(v.value) if not text else np.zeros(0, np.int64) for v in table.versions
+        ]
+        padded: dict[tuple[int, int], list[np.ndarray]] = {}  # (version, width) -> values
+
+        def members(data: np.ndarray, k: int) -> Bool:
+            if not text:
+                return member(data, numbers[k])
+            width = data.shape[0]
+            columns = padded.get((k, width))
+            if columns is None:
+                values = table.versions[k].value
+                assert isinstance(values, frozenset)
+                columns = [
+                    np.frombuffer(bytes(v).ljust(width, b" "), dtype=np.uint8)[:, None]
+                    for v in sorted(values)
+                ]
+                padded[(k, width)] = columns
+            hit = np.zeros(data.shape[1], dtype=np.bool_)
+            for column in columns:
+                hit |= np.all(data == column, axis=0)
+            return hit
 
         def fn(scope: Scope) -> Val:
             v = operand(scope)
-            dates = scope.gov(gov_name)
             data = as_columns(v, scope.n).data if text else np.broadcast_to(v.data, (scope.n,))
-            hit = np.zeros(scope.n, dtype=np.bool_)
-            for version in table.versions:
-                active = (dates >= version.start) & (dates <= version.end)
-                if active.any():
-                    values = version.value
-                    assert isinstance(values, frozenset)
-                    hit |= active & members(data, values)
+            hit: Bool | None = None
+            for k, version in enumerate(table.versions):
+                active = scope.activity(gov_name, version.start, version.end)
+                if active is False:
+                    continue
+                found = members(data, k) if active is True else active & members(data, k)
+                hit = found if hit is None else hit | found
+            if hit is None:
+                hit = np.zeros(scope.n, dtype=np.bool_)
             return lift(~hit if negated else hit, v)
 
         return fn

@@ -155,12 +155,12 @@ class Run:
         chunk.segments = self.segment_arrays
         chunk.segment_flags = self.seg_flags
         self._reader_checks(chunk)
-        self._evaluate(chunk, self.plan.phase1, emit=chunk.is_new)
+        self._evaluate(chunk, 1, emit=chunk.is_new)
         chunk.forget_values()  # values read before phase 1 flagged zones would miss the flags
         shared: dict[object, object] = {}
         for agg in self.aggs:
             agg.contributions(chunk, self.env, shared)
-        self._evaluate(chunk, self.plan.phase2, emit=chunk.is_new)
+        self._evaluate(chunk, 2, emit=chunk.is_new)
         self._openers(chunk)
         for agg in self.aggs:
             agg.end_chunk()
@@ -223,13 +223,15 @@ class Run:
                 )
             )
 
-    def _evaluate(self, chunk: Chunk, rules: dict[str, list[RulePlan]], emit: Bool | None) -> None:
+    def _evaluate(self, chunk: Chunk, phase: int, emit: Bool | None) -> None:
+        rules = self.plan.phase1 if phase == 1 else self.plan.phase2
         for layout_name, plans in rules.items():
             idx = chunk.rows_of(layout_name)
             if idx.size == 0 or (emit is not None and not emit[idx].any()):
                 continue  # only carried context rows: their flags came with them
             scope = layout_scope(chunk, plans[0].layout, self.env)
-            for rp in plans:
+            screen = self.plan.screens.get((phase, layout_name))
+            for rp in plans if screen is None else screen.keep(scope, plans):
                 violated, unexplained = rp.fn(scope)
                 if emit is None:
                     for name in rp.flags:
