@@ -11,6 +11,7 @@ from typing import Any
 
 from compiler import Compiled, ir
 from generator import generate
+from generator.mutants import MutantCase, build_case
 from validator import validate
 from validator.report import Report
 
@@ -50,3 +51,15 @@ def with_basis(compiled: Compiled, basis: bytes) -> Compiled:
         "error_rate_basis": dataclasses.replace(param, versions=(version,)),
     }
     return dataclasses.replace(compiled, params=params)
+
+
+_CASES: dict[tuple[str, str, int, int], MutantCase] = {}
+
+
+def mutant_case(compiled: Compiled, rule: ir.Rule, index: int) -> MutantCase:
+    """A rule's mutant, built once per test session (several modules validate them all)."""
+    key = (compiled.hash, rule.code, rule.start, index)
+    found = _CASES.get(key)
+    if found is None:
+        found = _CASES[key] = build_case(compiled, rule, index)
+    return found

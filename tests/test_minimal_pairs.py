@@ -11,7 +11,8 @@ import pytest
 
 from compiler import Compiled, load_compiled
 from generator import generate
-from generator.mutants import build_case, check, scenario_date
+from generator.mutants import check, scenario_date
+from tests.sendings import mutant_case
 from validator import validate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,5 +33,5 @@ def test_mutant_breaks_exactly_its_rule(
     compiled: Compiled, code: str, start: int, index: int
 ) -> None:
     rule = next(r for r in compiled.rules if r.code == code and r.start == start)
-    case = build_case(compiled, rule, index)
+    case = mutant_case(compiled, rule, index)
     assert check(compiled, case) == []

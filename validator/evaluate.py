@@ -71,19 +71,61 @@ class Scope:
         self._cols: np.ndarray | None = None
         self._rows: np.ndarray | None = None
         self._zone_any: dict[str, np.ndarray] = {}
+        self.parts: tuple[Scope, ...] | None = None  # set on a joined scope
+
+    @classmethod
+    def joined(cls, parts: list[Scope]) -> Scope:
+        """The records of one layout in several chunks (one file each), one after the other.
+
+        Expressions run once over all of them: the fixed cost of a rule (tens of numpy
+        calls) is paid once per batch of files instead of once per file. What depends on
+        a file's other records (previous / next / anchor records, record types, segments,
+        aggregates) is read in each part's own chunk and joined (``join_vals``); a joined
+        scope has no chunk or row indexes of its own (``idx`` is empty).
+        """
+        first = parts[0]
+        scope = cls(first.chunk, first.layout, np.zeros(0, dtype=np.int64), first.env)
+        scope.parts = tuple(parts)
+        scope.n = sum(p.n for p in parts)
+        return scope
+
+    def each(self, fn: Callable[[Scope], Val]) -> Val:
+        """``fn`` on each part of a joined scope, joined."""
+        assert self.parts is not None
+        return join_vals([fn(p) for p in self.parts], [p.n for p in self.parts])
+
+    def flagged(self, zone: str) -> Bool | None:
+        """Records whose zone ``zone`` already has a finding (None: none has)."""
+        if self.parts is None:
+            return self.chunk.flagged(zone, self.idx)
+        masks = [p.flagged(zone) for p in self.parts]
+        if all(m is None for m in masks):
+            return None
+        return np.concatenate(
+            [
+                np.zeros(p.n, np.bool_) if m is None else m
+                for m, p in zip(masks, self.parts, strict=True)
+            ]
+        )
 
     @property
     def rows(self) -> np.ndarray:
         """This scope's records, gathered once (row-major)."""
         if self._rows is None:
-            self._rows = self.chunk.rows[self.idx]
+            if self.parts is not None:
+                self._rows = np.concatenate([p.rows for p in self.parts])
+            else:
+                self._rows = self.chunk.rows[self.idx]
         return self._rows
 
     @property
     def cols(self) -> np.ndarray:
         """This scope's records, transposed once: one contiguous row per character position."""
         if self._cols is None:
-            self._cols = gather_transposed(self.chunk.rows, self.idx)
+            if self.parts is not None:
+                self._cols = np.concatenate([p.cols for p in self.parts], axis=1)
+            else:
+                self._cols = gather_transposed(self.chunk.rows, self.idx)
         return self._cols
 
     def zone_table(self, kind: str, starts: Ints) -> Bool:
@@ -116,7 +158,9 @@ class Scope:
         found = self._gov.get(name)
         if found is None:
             env = self.env
-            if env.as_of is not None:
+            if self.parts is not None:
+                found = np.concatenate([p.gov(name) for p in self.parts])
+            elif env.as_of is not None:
                 found = np.full(self.n, env.as_of, dtype=np.int64)
             else:
                 fn = env.date_fns.get((name, self.layout.name))
@@ -225,6 +269,10 @@ def zone_value(scope: Scope, ref: ir.ZoneRef) -> Val:
     cached = scope.cache.get(key)
     if cached is not None:
         return cached
+    if scope.parts is not None and ref.access != "self":
+        joined = scope.each(lambda part: zone_value(part, ref))
+        scope.cache[key] = joined
+        return joined
     zone = ref.zone
     chunk = scope.chunk
     if (
@@ -246,7 +294,7 @@ def zone_value(scope: Scope, ref: ir.ZoneRef) -> Val:
     if ref.access == "self":
         text = scope.text(zone.offset, zone.length)
         if scope.segment_row is None:
-            flagged = chunk.flagged(zone.name, scope.idx)
+            flagged = scope.flagged(zone.name)
         elif scope.seg_flags is not None:
             flagged = np.full(scope.n, scope.seg_flags.get(zone.name, False))
     elif ref.access == "segment":
@@ -281,6 +329,37 @@ def zone_value(scope: Scope, ref: ir.ZoneRef) -> Val:
     result = Val(data, unknown, unexplained, flagged)
     scope.cache[key] = result
     return result
+
+
+def join_vals(vals: list[Val], sizes: list[int]) -> Val:
+    """Values computed on the parts of a joined scope (``sizes`` records each), one after
+    the other: constants are broadcast to their part, a mask absent from a part is False
+    there."""
+    datas = []
+    for v, n in zip(vals, sizes, strict=True):
+        data = np.asarray(v.data)
+        if data.ndim == 0:
+            data = np.broadcast_to(data, (n,))
+        elif data.ndim == 2 and data.shape[1] != n:
+            data = np.broadcast_to(data, (data.shape[0], n))
+        datas.append(data)
+
+    def mask(masks: list[Bool | None]) -> Bool | None:
+        if all(m is None for m in masks):
+            return None
+        return np.concatenate(
+            [
+                np.zeros(n, np.bool_) if m is None else np.broadcast_to(m, (n,))
+                for m, n in zip(masks, sizes, strict=True)
+            ]
+        )
+
+    return Val(
+        np.concatenate(datas, axis=-1),
+        mask([v.unknown for v in vals]),
+        mask([v.unexplained for v in vals]),
+        mask([v.flagged for v in vals]),
+    )
 
 
 def as_columns(v: Val, n: int) -> Val:
@@ -362,6 +441,8 @@ class ExprCompiler:
         access = e.access
 
         def fn(scope: Scope) -> Val:
+            if scope.parts is not None:
+                return scope.each(fn)
             src = scope.chunk.source_rows(scope.idx, access, None)
             types = scope.chunk.types[np.clip(src, 0, max(scope.chunk.n - 1, 0))]
             return Val(np.where(src < 0, NONE, types))
@@ -573,6 +654,8 @@ class ExprCompiler:
         key = id(e)
 
         def fn(scope: Scope) -> Val:
+            if scope.parts is not None:
+                return scope.each(fn)  # each file's own running totals
             return scope.env.aggregate_values[key](scope)
 
         return fn

@@ -10,6 +10,7 @@ so results do not depend on where blocks are cut. Memory stays bounded by a bloc
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -114,7 +115,9 @@ class Run:
 
     # ------------------------------------------------------------------ chunks
 
-    def process(self, rows: np.ndarray, first: int, lookahead: np.ndarray | None) -> None:
+    def steps(self, rows: np.ndarray, first: int, lookahead: np.ndarray | None) -> Iterator[Pass]:
+        """Process one block of records; yields the two passes of stream rules, which the
+        caller evaluates (``evaluate``), alone or together with other files' passes."""
         context = sorted(
             {
                 c.ordinal: c
@@ -155,12 +158,12 @@ class Run:
         chunk.segments = self.segment_arrays
         chunk.segment_flags = self.seg_flags
         self._reader_checks(chunk)
-        self._evaluate(chunk, 1, emit=chunk.is_new)
+        yield Pass(self, chunk, 1)
         chunk.forget_values()  # values read before phase 1 flagged zones would miss the flags
         shared: dict[object, object] = {}
         for agg in self.aggs:
             agg.contributions(chunk, self.env, shared)
-        self._evaluate(chunk, 2, emit=chunk.is_new)
+        yield Pass(self, chunk, 2)
         self._openers(chunk)
         for agg in self.aggs:
             agg.end_chunk()
@@ -223,22 +226,6 @@ class Run:
                 )
             )
 
-    def _evaluate(self, chunk: Chunk, phase: int, emit: Bool | None) -> None:
-        rules = self.plan.phase1 if phase == 1 else self.plan.phase2
-        for layout_name, plans in rules.items():
-            idx = chunk.rows_of(layout_name)
-            if idx.size == 0 or (emit is not None and not emit[idx].any()):
-                continue  # only carried context rows: their flags came with them
-            scope = layout_scope(chunk, plans[0].layout, self.env)
-            screen = self.plan.screens.get((phase, layout_name))
-            for rp in plans if screen is None else screen.keep(scope, plans):
-                violated, unexplained = rp.fn(scope)
-                if emit is None:
-                    for name in rp.flags:
-                        chunk.flag(name, idx[violated])
-                    continue
-                self._emit(rp, scope, violated, unexplained, emit=emit[idx])
-
     def _openers(self, chunk: Chunk) -> None:
         closed_by_group: dict[str, Ints] = {}
         for rp, group in self.plan.openers:
@@ -263,7 +250,7 @@ class Run:
             # evaluated on every opener of the chunk (shared scope), reported for closed ones
             scope = layout_scope(chunk, rp.layout, self.env)
             violated, unexplained = rp.fn(scope)
-            self._emit(rp, scope, violated, unexplained, emit=np.isin(scope.idx, closed))
+            self.emit(rp, scope, violated, unexplained, emit=np.isin(scope.idx, closed))
 
     def _keep(self, chunk: Chunk) -> None:
         new_idx = np.flatnonzero(chunk.is_new)
@@ -373,23 +360,23 @@ class Run:
                 scope.seg_flags = self.seg_flags.setdefault(layout.name, {})
                 self.segment_scopes[key] = scope
             violated, unexplained = rp.fn(scope)
-            self._emit(rp, scope, violated, unexplained, segment=layout.digits)
+            self.emit(rp, scope, violated, unexplained, segment=layout.digits)
             return
         if rule.per_sending:
             scope = Scope(chunk, layout, np.zeros(1, dtype=np.int64), self.env)
             violated, unexplained = rp.fn(scope)
-            self._emit(rp, scope, violated, unexplained, sending=True)
+            self.emit(rp, scope, violated, unexplained, sending=True)
             return
         idx = chunk.rows_of(layout.name)
         if idx.size == 0:
             return
         scope = Scope(chunk, layout, idx, self.env)
         violated, unexplained = rp.fn(scope)
-        self._emit(rp, scope, violated, unexplained, emit=chunk.is_new[idx])
+        self.emit(rp, scope, violated, unexplained, emit=chunk.is_new[idx])
 
     # ------------------------------------------------------------------ findings
 
-    def _emit(
+    def emit(
         self,
         rp: RulePlan,
         scope: Scope,
@@ -487,6 +474,74 @@ class Run:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class Pass:
+    """A chunk of one validation whose stream rules of one phase are due."""
+
+    run: Run
+    chunk: Chunk
+    phase: int
+
+
+def evaluate(passes: list[Pass]) -> None:
+    """Run the stream rules of one phase on the chunks of one or more validations.
+
+    The records of a type are evaluated together across the chunks (``Scope.joined``),
+    and each chunk's findings go to its own validation: the same findings as evaluating
+    each chunk alone, for the fixed cost of one evaluation."""
+    plan = passes[0].run.plan
+    rules = plan.phase1 if passes[0].phase == 1 else plan.phase2
+    for layout_name, plans in rules.items():
+        parts: list[tuple[Pass, Scope, Ints]] = []
+        for p in passes:
+            idx = p.chunk.rows_of(layout_name)
+            if idx.size and p.chunk.is_new[idx].any():  # else only context rows: their
+                scope = layout_scope(p.chunk, plans[0].layout, p.run.env)  # flags came along
+                parts.append((p, scope, idx))
+        if not parts:
+            continue
+        scopes = [scope for _, scope, _ in parts]
+        whole = scopes[0] if len(scopes) == 1 else Scope.joined(scopes)
+        screen = plan.screens.get((passes[0].phase, layout_name))
+        bounds = np.cumsum([0] + [scope.n for scope in scopes]).tolist()
+        for rp in plans if screen is None else screen.keep(whole, plans):
+            violated, unexplained = rp.fn(whole)
+            if not violated.any() and (
+                unexplained is no_rows(len(unexplained)) or not unexplained.any()
+            ):
+                continue
+            for k, (p, scope, idx) in enumerate(parts):
+                lo, hi = bounds[k], bounds[k + 1]
+                p.run.emit(rp, scope, violated[lo:hi], unexplained[lo:hi], emit=p.chunk.is_new[idx])
+
+
+Validation = Generator[Pass, None, Report]
+
+
+def drive(validations: list[Validation]) -> list[Report]:
+    """Run validations side by side: whenever several wait for the same pass, their chunks
+    are evaluated together (``evaluate``). One validation alone runs as before."""
+    reports: list[Report | None] = [None] * len(validations)
+    waiting: list[tuple[int, Pass]] = []
+
+    def advance(i: int) -> None:
+        try:
+            waiting.append((i, next(validations[i])))
+        except StopIteration as done:
+            reports[i] = done.value
+
+    for i in range(len(validations)):
+        advance(i)
+    while waiting:
+        phase = waiting[0][1].phase
+        due = [(i, p) for i, p in waiting if p.phase == phase]
+        waiting = [(i, p) for i, p in waiting if p.phase != phase]
+        evaluate([p for _, p in due])
+        for i, _ in due:
+            advance(i)
+    return [r for r in reports if r is not None]
+
+
 def validate(
     compiled: Compiled,
     stream: ByteSource,
@@ -497,6 +552,44 @@ def validate(
     block_records: int = DEFAULT_BLOCK_RECORDS,
 ) -> Report:
     """Validate one file; never raises for bad file content (bad input becomes findings)."""
+    (report,) = drive(
+        [
+            validation(
+                compiled, stream, name=name, today=today, as_of=as_of, block_records=block_records
+            )
+        ]
+    )
+    return report
+
+
+def validate_many(
+    compiled: Compiled,
+    files: list[tuple[str, ByteSource]],
+    *,
+    today: dt.date | None = None,
+    as_of: dt.date | None = None,
+) -> list[Report]:
+    """Validate several files together (``drive``): each report is the one ``validate``
+    gives for that file alone, for less work than validating them one by one."""
+    return drive(
+        [
+            validation(compiled, stream, name=name, today=today, as_of=as_of)
+            for name, stream in files
+        ]
+    )
+
+
+def validation(
+    compiled: Compiled,
+    stream: ByteSource,
+    *,
+    name: str = "-",
+    today: dt.date | None = None,
+    as_of: dt.date | None = None,
+    block_records: int = DEFAULT_BLOCK_RECORDS,
+) -> Validation:
+    """One validation as a generator: it yields the passes of stream rules it needs
+    evaluated (see ``drive``) and returns the report."""
     plan = plan_for(compiled)
     today_int = date_int(today or dt.date.today())
     run = Run(plan=plan, today=today_int, as_of=date_int(as_of) if as_of else None)
@@ -508,7 +601,7 @@ def validate(
     while current is not None:
         following = next(blocks, None)
         lookahead = following[0][0] if following is not None else None
-        run.process(current[0], current[1], lookahead)
+        yield from run.steps(current[0], current[1], lookahead)
         current = following
     run.finish(reader)
     findings = [reader_finding(compiled, f) for f in reader.findings]

@@ -1,0 +1,82 @@
+"""Validating files together (``validate_many``, the service's batches) gives each file the
+report it gets alone: every rule's mutant, the examples and broken files, in mixed batches."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import random
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+from compiler import Compiled
+from generator import generate
+from generator.mutants import scenario_date
+from tests.sendings import mutant_case
+from validator import validate
+from validator.run import validate_many
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def corpus(compiled: Compiled) -> dict[dt.date, list[tuple[str, bytes]]]:
+    """Files by reference date: each rule's mutants, the scenarios, the examples, and broken
+    files (empty, cut in a record, binary, a record of unknown type)."""
+    files: dict[dt.date, list[tuple[str, bytes]]] = defaultdict(list)
+    for rule in compiled.rules:
+        for index in range(len(rule.mutants)):
+            case = mutant_case(compiled, rule, index)
+            files[case.today].append((case.name, case.data))
+    for name, data in compiled.scenarios.items():
+        files[scenario_date(compiled, name)].append((name, generate(compiled, data)))
+    baseline = files[scenario_date(compiled, "baseline")]
+    for path in sorted((ROOT / "examples").glob("*.920000")):
+        baseline.append((path.name, path.read_bytes()))
+    good = baseline[-1][1]
+    baseline += [
+        ("empty", b""),
+        ("cut", good[: len(good) - 100]),
+        ("binary", bytes(range(256)) * 8),
+        ("unknown-type", good[:577] + b"77" + good[579:]),
+    ]
+    return files
+
+
+@pytest.fixture(scope="module")
+def files(compiled: Compiled) -> dict[dt.date, list[tuple[str, bytes]]]:
+    return corpus(compiled)
+
+
+def test_batches_give_each_file_its_own_report(
+    compiled: Compiled, files: dict[dt.date, list[tuple[str, bytes]]]
+) -> None:
+    rng = random.Random(920000)
+    compared = 0
+    for today, group in files.items():
+        alone = {
+            name: validate(compiled, io.BytesIO(data), name=name, today=today).to_json()
+            for name, data in group
+        }
+        order = group[:]
+        rng.shuffle(order)
+        while order:
+            size = rng.choice([2, 3, 7, 16, 40])
+            batch, order = order[:size], order[size:]
+            reports = validate_many(
+                compiled, [(name, io.BytesIO(data)) for name, data in batch], today=today
+            )
+            assert [r.file_name for r in reports] == [name for name, _ in batch]
+            for report in reports:
+                assert report.to_json() == alone[report.file_name], report.file_name
+                compared += 1
+    assert compared > 500  # every rule has a mutant
+
+
+def test_a_batch_of_one_file_and_an_empty_batch(compiled: Compiled) -> None:
+    data = (ROOT / "examples" / "wrong-niss.920000").read_bytes()
+    today = dt.date(2026, 11, 1)
+    (report,) = validate_many(compiled, [("x", io.BytesIO(data))], today=today)
+    assert report.to_json() == validate(compiled, io.BytesIO(data), name="x", today=today).to_json()
+    assert validate_many(compiled, [], today=today) == []
