@@ -642,7 +642,8 @@ def docs(lang: str, out_dir: str, rulebook_dir: str | None) -> None:
     type=click.IntRange(1, 64),
     default=1,
     show_default=True,
-    help="Server processes (each compiles the rulebook once; validations are CPU-bound).",
+    help="Validator processes for small files (more than one: validated in processes "
+    "beside the HTTP one, which take batches of waiting files as they become free).",
 )
 @guarded
 def serve(
@@ -658,26 +659,10 @@ def serve(
     click.echo(
         f"rulebook {compiled.version} ({compiled.hash[:19]}…): {len(compiled.rules)} rules\n"
         f"serving on http://{shown}:{port}  (API docs: http://{shown}:{port}/docs)"
-        + (f"  [{workers} worker processes]" if workers > 1 else "")
+        + (f"  [{workers} validator processes]" if workers > 1 else "")
     )
-    if workers == 1:
-        uvicorn.run(
-            create_app(compiled, max_bytes=max_bytes), host=host, port=port, log_level="warning"
-        )
-        return
-    # worker processes build the app from the environment (the compiled form comes from the cache)
-    if rulebook_dir is not None:
-        os.environ["RULEBOOK_DIR"] = str(Path(rulebook_dir).resolve())
-    if max_bytes is not None:
-        os.environ["RULEBOOK_MAX_BYTES"] = str(max_bytes)
-    uvicorn.run(
-        "api.service:app_from_environment",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="warning",
-    )
+    app = create_app(compiled, max_bytes=max_bytes, workers=workers)
+    uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -5,7 +5,8 @@ Output: JSON — the validation report identical to ``rulebook validate --format
 rulebook's identity, a rule's definition; errors as ``{"error": {"code", "message"}}``.
 The rulebook is compiled (or loaded from the cache) once, when the app is created. Bodies
 stream through a bounded pipe into the validator, which runs in a worker thread; a body over
-the size limit is answered 413 as soon as the limit is passed.
+the size limit is answered 413 as soon as the limit is passed. Small bodies are read whole and
+validated together with those of concurrent requests (``api.batch``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from __future__ import annotations
 import datetime as dt
 import io
 import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated, Any, Literal
 
 import anyio
@@ -24,6 +27,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from answer import Answer, answers_for, read_message
 from answer import ReadError as ReadFailure
+from api.batch import Batcher
 from api.pipe import BytePipe, PipeAborted
 from compiler import Compiled, ir, load_compiled
 from publish.site import TEXTS, Site
@@ -272,22 +276,30 @@ class BodyTooLarge(Exception):
     pass
 
 
-def app_from_environment() -> FastAPI:
-    """The app of a ``rulebook serve --workers N`` worker: rulebook from ``RULEBOOK_DIR``
-    (default: the shipped one), limit from ``RULEBOOK_MAX_BYTES``."""
-    return create_app(rulebook_dir=os.environ.get("RULEBOOK_DIR") or None)
-
-
 def create_app(
     compiled: Compiled | None = None,
     *,
     rulebook_dir: str | None = None,
     max_bytes: int | None = None,
+    workers: int = 1,
 ) -> FastAPI:
-    """The application, with its rulebook compiled once, here."""
+    """The application, with its rulebook compiled once, here; with ``workers`` > 1 small
+    files are validated in that many validator processes (``api.batch``)."""
     book = compiled if compiled is not None else load_compiled(rulebook_dir)
     limit = max_bytes or int(os.environ.get("RULEBOOK_MAX_BYTES", DEFAULT_MAX_BYTES))
+    cpu = anyio.CapacityLimiter(1)
+    batcher = Batcher(book, cpu, workers=workers)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await anyio.to_thread.run_sync(batcher.start)
+        try:
+            yield
+        finally:
+            await anyio.to_thread.run_sync(batcher.stop)
+
     app = FastAPI(
+        lifespan=lifespan,
         title="Rulebook",
         version=book.version,
         summary="INAMI/RIZIV eFact 920000 billing rules as data: validation service",
@@ -298,7 +310,7 @@ def create_app(
         ),
     )
     app.state.compiled = book
-    cpu = anyio.CapacityLimiter(1)
+    app.state.batcher = batcher
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -392,17 +404,12 @@ def create_app(
             return dates
         declared = request.headers.get("content-length", "")
         if declared.isdigit() and int(declared) <= SMALL_BODY:
-            # a small file: read it whole, validate in turn (one CPU-bound validation at a
-            # time per process; threads would only share the interpreter)
+            # a small file: read it whole; validated together with the small files of the
+            # other requests waiting (api/batch.py), one CPU-bound batch at a time per process
             data = await whole_body(request, limit)
             if isinstance(data, JSONResponse):
                 return data
-            report = await anyio.to_thread.run_sync(
-                lambda: run_validation(
-                    book, io.BytesIO(data), name=name, today=dates[0], as_of=dates[1]
-                ),
-                limiter=cpu,
-            )
+            report = await batcher.validate(data, name, *dates)
         else:
             if declared_too_large(request, limit):
                 return too_large(limit)

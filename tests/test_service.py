@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
+import io
 import json
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx2 as httpx
 import pytest
@@ -15,6 +19,7 @@ from fastapi.testclient import TestClient
 from api.service import create_app
 from benchmarks.local_server import local_server
 from compiler import Compiled
+from validator import validate
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -163,6 +168,62 @@ def test_real_server_process() -> None:
         report = httpx.post(f"{server.base}/v1/validate", content=body, timeout=30).json()
         assert [f["code"] for f in report["findings"]] == ["200802", "800802"]
     assert f"serving on {server.base}" in server.output
+
+
+def test_concurrent_requests_are_validated_together(compiled: Compiled) -> None:
+    """Requests that wait while a batch runs form the next batch; each gets its own report."""
+    files = {path.name: path.read_bytes() for path in sorted(EXAMPLES.glob("*.920000"))}
+    alone = {
+        name: validate(compiled, io.BytesIO(data), name=name, today=dt.date(2026, 11, 1)).to_json()
+        for name, data in files.items()
+    }
+    app = create_app(compiled)
+
+    async def post_all() -> list[dict[str, Any]]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://rulebook") as http:
+            responses = await asyncio.gather(
+                *(
+                    http.post(
+                        "/v1/validate",
+                        content=data,
+                        params={"name": name, "today": "2026-11-01"},
+                    )
+                    for _ in range(4)
+                    for name, data in files.items()
+                )
+            )
+        assert {r.status_code for r in responses} == {200}
+        return [r.json() for r in responses]
+
+    reports = asyncio.run(post_all())
+    assert len(reports) == 4 * len(files)
+    for report in reports:
+        assert report == alone[report["file"]["name"]]
+    batcher = app.state.batcher
+    assert batcher.files == len(reports)
+    assert batcher.batches < batcher.files  # some requests shared a batch
+
+
+def test_validator_processes_give_the_same_reports() -> None:
+    """``serve --workers 2``: small files go to two validator processes."""
+    with local_server("--workers", "2") as server:
+        for path in sorted(EXAMPLES.glob("*.920000")):
+            report = httpx.post(
+                f"{server.base}/v1/validate",
+                content=path.read_bytes(),
+                params={"name": path.name, "today": "2026-11-01"},
+                timeout=30,
+            ).json()
+            cli = subprocess.run(
+                [*CLI, "validate", str(path), "--format", "json", "--today", "2026-11-01"],
+                capture_output=True,
+                text=True,
+                cwd=ROOT,
+                check=False,
+            )
+            assert report == json.loads(cli.stdout), path.name
+    assert "[2 validator processes]" in server.output
 
 
 def test_answer_equals_the_cli_answer(client: TestClient, tmp_path: Path) -> None:

@@ -54,6 +54,7 @@ class AggRuntime:
     parts: list[Part]
     this_key: Fn | None
     group: ir.Group | None
+    share: int = 0  # aggregates with the same source parts share their contributions
     total: Totals = field(default_factory=Totals)
     open_base: Totals = field(default_factory=Totals)
     keyed: dict[int, Totals] = field(default_factory=dict)
@@ -71,11 +72,10 @@ class AggRuntime:
 
     def contributions(self, chunk: Chunk, env: Env, shared: dict[object, object]) -> None:
         """This chunk's contributions; identical source parts are computed once per chunk."""
-        key = tuple(self.node.parts)
-        found = shared.get(key)
+        found = shared.get(self.share)
         if found is None:
             found = self._compute_parts(chunk, env)
-            shared[key] = found
+            shared[self.share] = found
         c, cu, cx, keyed_parts = cast(Contributions, found)
         self._accumulate(chunk, c, cu, cx, keyed_parts)
 

@@ -249,19 +249,18 @@ def _take(v: Val, pos: Ints, missing: Bool) -> Val:
     return Val(data, unknown if unknown.any() else None, unexplained, flagged)
 
 
-_OWN_REFS: dict[tuple[ir.Zone, bool], ir.ZoneRef] = {}
+_OWN_REFS: dict[int, tuple[ir.ZoneRef, ir.ZoneRef]] = {}  # id(ref) -> (ref, own ref)
 
 
 def own_ref(ref: ir.ZoneRef) -> ir.ZoneRef:
     """The same zone read on its own record (cached: IR nodes are immutable)."""
-    key = (ref.zone, ref.raw)
-    found = _OWN_REFS.get(key)
+    found = _OWN_REFS.get(id(ref))  # by identity: IR nodes hash deeply; ref is kept alive
     if found is None:
-        found = ir.ZoneRef(
+        own = ir.ZoneRef(
             access="self", record=ref.zone.layout, zone=ref.zone, raw=ref.raw, ty=ref.ty
         )
-        _OWN_REFS[key] = found
-    return found
+        found = _OWN_REFS[id(ref)] = (ref, own)
+    return found[1]
 
 
 def zone_value(scope: Scope, ref: ir.ZoneRef) -> Val:
@@ -360,6 +359,19 @@ def join_vals(vals: list[Val], sizes: list[int]) -> Val:
         mask([v.unexplained for v in vals]),
         mask([v.flagged for v in vals]),
     )
+
+
+def slice_val(v: Val, lo: int, hi: int, n: int) -> Val:
+    """Records ``lo`` to ``hi`` of a value computed on a joined scope of ``n`` records
+    (constants as they are)."""
+
+    def cut(a: np.ndarray | None) -> np.ndarray | None:
+        if a is None or a.ndim == 0 or a.shape[-1] != n:
+            return a
+        return a[..., lo:hi]
+
+    data = np.asarray(v.data)
+    return Val(cut(data), cut(v.unknown), cut(v.unexplained), cut(v.flagged))  # type: ignore[arg-type]
 
 
 def as_columns(v: Val, n: int) -> Val:

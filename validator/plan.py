@@ -84,6 +84,8 @@ class AggSpec:
     parts: list[Part]
     this_key: Fn | None
     group: ir.Group | None
+    runtime: int = 0  # index of its runtime: the same sum in several rules is computed once
+    share: int = 0  # index of its source parts: identical parts are evaluated once per chunk
 
 
 @dataclass(slots=True)
@@ -95,6 +97,7 @@ class Plan:
     phase1: dict[str, list[RulePlan]] = field(default_factory=dict)
     phase2: dict[str, list[RulePlan]] = field(default_factory=dict)
     screens: dict[tuple[int, str], ZoneScreen] = field(default_factory=dict)  # (phase, layout)
+    part_fns: dict[str, tuple[ir.Layout, list[Cached]]] = field(default_factory=dict)
     openers: list[tuple[RulePlan, ir.Group]] = field(default_factory=list)
     final: list[RulePlan] = field(default_factory=list)
     aggregates: list[AggSpec] = field(default_factory=list)
@@ -249,6 +252,18 @@ def build_plan(compiled: Compiled) -> Plan:
             if edge is not None:
                 plan.carry.add(edge)
     plan.final.sort(key=lambda rp: rp.rule.phase)
+    runtimes: dict[tuple[ir.Aggregate, str], int] = {}
+    shares: dict[tuple[ir.AggPart, ...], int] = {}
+    for spec in plan.aggregates:  # IR nodes hash deeply: compared here, once
+        spec.runtime = runtimes.setdefault((spec.node, spec.mode), len(runtimes))
+        first = len(shares)
+        spec.share = shares.setdefault(tuple(spec.node.parts), first)
+        if spec.share == first:  # the closures that compute this share's contributions
+            for part in spec.parts:
+                found = plan.part_fns.setdefault(part.layout.name, (part.layout, []))
+                found[1].extend(
+                    f for f in (part.where, part.value, part.key) if isinstance(f, Cached)
+                )
     for phase, rules in ((1, plan.phase1), (2, plan.phase2)):
         for name, plans in rules.items():
             screen = zone_screen(plans, plans[0].layout)
@@ -268,13 +283,31 @@ def _flag_zones(rule: ir.Rule, exprs: list[ir.Expr]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names))
 
 
+class Cached:
+    """A closure remembering its value in the scope's cache (cleared when flags change), so
+    a batch can compute it once on joined scopes and hand each file its part: see
+    ``validator.run.prefill``, which stores under ``key``."""
+
+    __slots__ = ("fn", "key")
+
+    def __init__(self, fn: Fn) -> None:
+        self.fn = fn
+        self.key = ("part", id(self))
+
+    def __call__(self, scope: Scope) -> Val:
+        found = scope.cache.get(self.key)
+        if found is None:
+            found = scope.cache[self.key] = self.fn(scope)
+        return found
+
+
 def _agg_spec(compiled: Compiled, comp: ExprCompiler, node: ir.Aggregate, mode: str) -> AggSpec:
     parts = [
         Part(
             layout=compiled.layouts[p.record],
-            where=comp(p.where) if p.where is not None else None,
-            value=comp(p.value) if p.value is not None else None,
-            key=comp(p.key) if p.key is not None else None,
+            where=Cached(comp(p.where)) if p.where is not None else None,
+            value=Cached(comp(p.value)) if p.value is not None else None,
+            key=Cached(comp(p.key)) if p.key is not None else None,
         )
         for p in node.parts
     ]

@@ -10,7 +10,7 @@ so results do not depend on where blocks are cut. Memory stays bounded by a bloc
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -19,7 +19,7 @@ from compiler import Compiled, ir
 from validator.aggregates import AggRuntime, closed_openers
 from validator.amounts import REJECTED, AmountsRun
 from validator.chunk import Chunk
-from validator.evaluate import Env, Scope, layout_scope
+from validator.evaluate import Env, Scope, layout_scope, slice_val
 from validator.plan import Plan, RulePlan, no_rows, plan_for
 from validator.reader import (
     DEFAULT_BLOCK_RECORDS,
@@ -93,21 +93,19 @@ class Run:
             as_of=self.as_of,
             date_fns=self.plan.date_fns,
         )
-        shared: dict[tuple[object, str], AggRuntime] = {}
         for spec in self.plan.aggregates:
-            key = (spec.node, spec.mode)  # the same sum in several rules is computed once
-            runtime = shared.get(key)
-            if runtime is None:
-                runtime = AggRuntime(
-                    node=spec.node,
-                    mode=spec.mode,
-                    parts=spec.parts,
-                    this_key=spec.this_key,
-                    group=spec.group,
+            if spec.runtime == len(self.aggs):
+                self.aggs.append(
+                    AggRuntime(
+                        node=spec.node,
+                        mode=spec.mode,
+                        parts=spec.parts,
+                        this_key=spec.this_key,
+                        group=spec.group,
+                        share=spec.share,
+                    )
                 )
-                shared[key] = runtime
-                self.aggs.append(runtime)
-            self.env.aggregate_values[id(spec.node)] = runtime.value_at
+            self.env.aggregate_values[id(spec.node)] = self.aggs[spec.runtime].value_at
 
     @property
     def compiled(self) -> Compiled:
@@ -160,10 +158,7 @@ class Run:
         self._reader_checks(chunk)
         yield Pass(self, chunk, 1)
         chunk.forget_values()  # values read before phase 1 flagged zones would miss the flags
-        shared: dict[object, object] = {}
-        for agg in self.aggs:
-            agg.contributions(chunk, self.env, shared)
-        yield Pass(self, chunk, 2)
+        yield Pass(self, chunk, 2)  # the aggregates' contributions, then the rules of phase 2
         self._openers(chunk)
         for agg in self.aggs:
             agg.end_chunk()
@@ -225,6 +220,12 @@ class Run:
                     record_type=self.plan.records[layout].digits if layout >= 0 else None,
                 )
             )
+
+    def contribute(self, chunk: Chunk) -> None:
+        """The chunk's contributions to the running aggregates."""
+        shared: dict[object, object] = {}
+        for agg in self.aggs:
+            agg.contributions(chunk, self.env, shared)
 
     def _openers(self, chunk: Chunk) -> None:
         closed_by_group: dict[str, Ints] = {}
@@ -490,18 +491,39 @@ def evaluate(passes: list[Pass]) -> None:
     and each chunk's findings go to its own validation: the same findings as evaluating
     each chunk alone, for the fixed cost of one evaluation."""
     plan = passes[0].run.plan
+    joined: dict[tuple[str, tuple[int, ...]], Scope] = {}
+
+    def scope_of(layout: ir.Layout, members: list[int]) -> Scope:
+        """The scope of ``layout`` over the chunks of these passes (joined if several)."""
+        if len(members) == 1:
+            p = passes[members[0]]
+            return layout_scope(p.chunk, layout, p.run.env)
+        key = (layout.name, tuple(members))
+        found = joined.get(key)
+        if found is None:
+            parts = [layout_scope(passes[k].chunk, layout, passes[k].run.env) for k in members]
+            found = joined[key] = Scope.joined(parts)
+        return found
+
+    if passes[0].phase == 2:
+        if len(passes) > 1:
+            prefill(passes, scope_of)
+        for p in passes:
+            p.run.contribute(p.chunk)
     rules = plan.phase1 if passes[0].phase == 1 else plan.phase2
     for layout_name, plans in rules.items():
         parts: list[tuple[Pass, Scope, Ints]] = []
-        for p in passes:
+        members: list[int] = []
+        for k, p in enumerate(passes):
             idx = p.chunk.rows_of(layout_name)
             if idx.size and p.chunk.is_new[idx].any():  # else only context rows: their
                 scope = layout_scope(p.chunk, plans[0].layout, p.run.env)  # flags came along
                 parts.append((p, scope, idx))
+                members.append(k)
         if not parts:
             continue
         scopes = [scope for _, scope, _ in parts]
-        whole = scopes[0] if len(scopes) == 1 else Scope.joined(scopes)
+        whole = scope_of(plans[0].layout, members)
         screen = plan.screens.get((passes[0].phase, layout_name))
         bounds = np.cumsum([0] + [scope.n for scope in scopes]).tolist()
         for rp in plans if screen is None else screen.keep(whole, plans):
@@ -513,6 +535,23 @@ def evaluate(passes: list[Pass]) -> None:
             for k, (p, scope, idx) in enumerate(parts):
                 lo, hi = bounds[k], bounds[k + 1]
                 p.run.emit(rp, scope, violated[lo:hi], unexplained[lo:hi], emit=p.chunk.is_new[idx])
+
+
+def prefill(passes: list[Pass], scope_of: Callable[[ir.Layout, list[int]], Scope]) -> None:
+    """Compute the aggregates' source values (``plan.Cached`` closures) once on the joined
+    scopes of the passes, and leave each file's share in its own scope's cache, where its
+    contributions (``Run.contribute``) find them."""
+    for layout, fns in passes[0].run.plan.part_fns.values():
+        members = [k for k, p in enumerate(passes) if p.chunk.rows_of(layout.name).size]
+        if len(members) < 2:
+            continue
+        whole = scope_of(layout, members)
+        assert whole.parts is not None
+        bounds = np.cumsum([0] + [part.n for part in whole.parts]).tolist()
+        for fn in fns:
+            value = fn(whole)
+            for k, part in enumerate(whole.parts):
+                part.cache[fn.key] = slice_val(value, bounds[k], bounds[k + 1], whole.n)
 
 
 Validation = Generator[Pass, None, Report]

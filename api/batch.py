@@ -1,0 +1,190 @@
+"""Small files waiting for validation, validated together, in worker processes.
+
+Input: the bodies of concurrent ``POST /v1/validate`` requests small enough to be read whole.
+Output: each request's report, the same as validating its file alone.
+
+A rule costs tens of numpy calls whatever the number of records, so on a 1,000-record file
+most of a validation is that fixed cost. Requests that wait while a batch is being validated
+form the next batch: ``validator.run.validate_many`` evaluates their records together. A
+lone request is validated at once: batching adds no delay, it only shares the work that
+concurrent requests would each have done.
+
+With one worker the batches run in a thread of the HTTP process (one at a time: they are
+CPU-bound). With N workers, N validator processes (each with the compiled rulebook) take
+batches as they become free, so the load is shared evenly whatever connection a client
+holds; the HTTP process only reads bodies and writes reports.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import io
+import multiprocessing
+from concurrent.futures import Executor, ProcessPoolExecutor
+from dataclasses import dataclass, field
+
+import anyio
+
+from compiler import Compiled
+from validator import validate
+from validator.report import Report
+from validator.run import validate_many
+
+MAX_FILES = 32  # files per batch
+MAX_BATCH_BYTES = 64 * 1024 * 1024  # bytes per batch (a single larger file goes alone)
+
+Files = list[tuple[str, bytes]]
+Outcome = Report | Exception
+
+
+@dataclass(slots=True)
+class Job:
+    data: bytes
+    name: str
+    today: dt.date | None
+    as_of: dt.date | None
+    done: asyncio.Future[Report]
+
+    @property
+    def dates(self) -> tuple[dt.date | None, dt.date | None]:
+        return self.today, self.as_of
+
+
+def validate_files(
+    compiled: Compiled, files: Files, today: dt.date | None, as_of: dt.date | None
+) -> list[Outcome]:
+    """Each file's report; a file that makes the validator fail gets the exception, the
+    others their reports (the batch is then redone one file at a time)."""
+    try:
+        return list(
+            validate_many(
+                compiled,
+                [(name, io.BytesIO(data)) for name, data in files],
+                today=today,
+                as_of=as_of,
+            )
+        )
+    except Exception as exc:
+        if len(files) == 1:
+            return [exc]
+    outcomes: list[Outcome] = []
+    for name, data in files:
+        try:
+            outcomes.append(
+                validate(compiled, io.BytesIO(data), name=name, today=today, as_of=as_of)
+            )
+        except Exception as exc:  # handed to that request, which fails
+            outcomes.append(exc)
+    return outcomes
+
+
+_WORKER_BOOK: list[Compiled] = []  # the compiled rulebook of a validator process
+
+
+def _start_worker(compiled: Compiled) -> None:
+    _WORKER_BOOK[:] = [compiled]
+
+
+def _worker_validate(files: Files, today: dt.date | None, as_of: dt.date | None) -> list[Outcome]:
+    return validate_files(_WORKER_BOOK[0], files, today, as_of)
+
+
+def _ready(_index: int) -> bool:
+    return bool(_WORKER_BOOK)
+
+
+@dataclass
+class Batcher:
+    """The waiting requests of the HTTP process and the validators they go to."""
+
+    compiled: Compiled
+    limiter: anyio.CapacityLimiter  # CPU-bound work in this process (workers == 1)
+    workers: int = 1
+    waiting: list[Job] = field(default_factory=list)
+    running: int = 0  # batches being validated
+    batches: int = 0  # batches validated, and files in them (for the tests and benchmarks)
+    files: int = 0
+    pool: Executor | None = None
+    tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    starting: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    def start(self) -> None:
+        """Start the validator processes (with more than one worker) and wait until each
+        has the rulebook."""
+        if self.workers > 1 and self.pool is None:
+            self.pool = ProcessPoolExecutor(
+                max_workers=self.workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_start_worker,
+                initargs=(self.compiled,),
+            )
+            list(self.pool.map(_ready, range(self.workers)))
+
+    def stop(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool = None
+
+    async def validate(
+        self, data: bytes, name: str, today: dt.date | None, as_of: dt.date | None
+    ) -> Report:
+        job = Job(data, name, today, as_of, asyncio.get_running_loop().create_future())
+        self.waiting.append(job)
+        if self.running < self.workers:
+            self.running += 1
+            task = asyncio.create_task(self._work())
+            self.tasks.add(task)
+            task.add_done_callback(self.tasks.discard)
+        return await job.done
+
+    def _next_batch(self) -> list[Job]:
+        dates = self.waiting[0].dates
+        batch: list[Job] = []
+        size = 0
+        for job in self.waiting:
+            if job.dates != dates or len(batch) == MAX_FILES:
+                continue
+            if batch and size + len(job.data) > MAX_BATCH_BYTES:
+                continue
+            batch.append(job)
+            size += len(job.data)
+        taken = {id(job) for job in batch}
+        self.waiting = [job for job in self.waiting if id(job) not in taken]
+        return [job for job in batch if not job.done.done()]  # not cancelled meanwhile
+
+    async def _work(self) -> None:
+        try:
+            while self.waiting:
+                batch = self._next_batch()
+                if not batch:
+                    continue
+                try:
+                    outcomes = await self._run(batch)
+                except Exception as exc:  # the validator process died: these requests fail
+                    outcomes = [exc] * len(batch)
+                self.batches += 1
+                self.files += len(batch)
+                for job, outcome in zip(batch, outcomes, strict=True):
+                    if job.done.done():
+                        continue
+                    if isinstance(outcome, Report):
+                        job.done.set_result(outcome)
+                    else:
+                        job.done.set_exception(outcome)
+        finally:
+            self.running -= 1
+
+    async def _run(self, batch: list[Job]) -> list[Outcome]:
+        files = [(job.name, job.data) for job in batch]
+        today, as_of = batch[0].dates
+        if self.workers > 1:
+            if self.pool is None:  # not started with the app (its lifespan did not run)
+                async with self.starting:
+                    await anyio.to_thread.run_sync(self.start)
+            assert self.pool is not None
+            future = self.pool.submit(_worker_validate, files, today, as_of)
+            return await asyncio.wrap_future(future)
+        return await anyio.to_thread.run_sync(
+            validate_files, self.compiled, files, today, as_of, limiter=self.limiter
+        )
