@@ -72,6 +72,7 @@ class Scope:
         self._rows: np.ndarray | None = None
         self._zone_any: dict[str, np.ndarray] = {}
         self.parts: tuple[Scope, ...] | None = None  # set on a joined scope
+        self.sizes: list[int] = []  # records of each part
 
     @classmethod
     def joined(cls, parts: list[Scope]) -> Scope:
@@ -86,27 +87,20 @@ class Scope:
         first = parts[0]
         scope = cls(first.chunk, first.layout, np.zeros(0, dtype=np.int64), first.env)
         scope.parts = tuple(parts)
-        scope.n = sum(p.n for p in parts)
+        scope.sizes = [p.n for p in parts]
+        scope.n = sum(scope.sizes)
         return scope
 
     def each(self, fn: Callable[[Scope], Val]) -> Val:
         """``fn`` on each part of a joined scope, joined."""
         assert self.parts is not None
-        return join_vals([fn(p) for p in self.parts], [p.n for p in self.parts])
+        return join_vals([fn(p) for p in self.parts], self.sizes)
 
     def flagged(self, zone: str) -> Bool | None:
         """Records whose zone ``zone`` already has a finding (None: none has)."""
         if self.parts is None:
             return self.chunk.flagged(zone, self.idx)
-        masks = [p.flagged(zone) for p in self.parts]
-        if all(m is None for m in masks):
-            return None
-        return np.concatenate(
-            [
-                np.zeros(p.n, np.bool_) if m is None else m
-                for m, p in zip(masks, self.parts, strict=True)
-            ]
-        )
+        return join_masks([p.flagged(zone) for p in self.parts], self.sizes)
 
     @property
     def rows(self) -> np.ndarray:
@@ -158,9 +152,7 @@ class Scope:
         found = self._gov.get(name)
         if found is None:
             env = self.env
-            if self.parts is not None:
-                found = np.concatenate([p.gov(name) for p in self.parts])
-            elif env.as_of is not None:
+            if env.as_of is not None:
                 found = np.full(self.n, env.as_of, dtype=np.int64)
             else:
                 fn = env.date_fns.get((name, self.layout.name))
@@ -268,14 +260,11 @@ def zone_value(scope: Scope, ref: ir.ZoneRef) -> Val:
     cached = scope.cache.get(key)
     if cached is not None:
         return cached
-    if scope.parts is not None and ref.access != "self":
-        joined = scope.each(lambda part: zone_value(part, ref))
-        scope.cache[key] = joined
-        return joined
     zone = ref.zone
     chunk = scope.chunk
     if (
-        ref.access in ("anchor", "prior", "final")
+        scope.parts is None
+        and ref.access in ("anchor", "prior", "final")
         and ref.record is not None
         and chunk.n
         and ref.record in chunk.layout_index
@@ -288,6 +277,67 @@ def zone_value(scope: Scope, ref: ir.ZoneRef) -> Val:
         found = _take(own, chunk.position(ref.record)[np.maximum(src, 0)], src < 0)
         scope.cache[key] = found
         return found
+    if scope.parts is not None and ref.access != "self":
+        # each file's characters, parsed once (a missing record's characters never count)
+        sources = [zone_source(part, ref) for part in scope.parts]
+        text = np.concatenate([t for t, _, _ in sources], axis=1)
+        missing = join_masks([m for _, m, _ in sources], scope.sizes)
+        flagged = join_masks([f for _, _, f in sources], scope.sizes)
+    else:
+        text, missing, flagged = zone_source(scope, ref)
+    data, invalid = parse_zone(text, zone, ref.raw)
+    unknown = missing
+    unexplained = None
+    if invalid is not None and invalid.any():
+        fresh = invalid if missing is None else invalid & ~missing
+        unexplained = fresh if flagged is None else fresh & ~flagged
+        unknown = invalid if missing is None else invalid | missing
+    if unknown is not None and not unknown.any():
+        unknown = None
+    result = Val(data, unknown, unexplained, flagged)
+    scope.cache[key] = result
+    return result
+
+
+def join_vals(vals: list[Val], sizes: list[int]) -> Val:
+    """Values computed on the parts of a joined scope (``sizes`` records each), one after
+    the other: constants are broadcast to their part, a mask absent from a part is False
+    there."""
+    datas = []
+    for v, n in zip(vals, sizes, strict=True):
+        data = np.asarray(v.data)
+        if data.ndim == 0:
+            data = np.broadcast_to(data, (n,))
+        elif data.ndim == 2 and data.shape[1] != n:
+            data = np.broadcast_to(data, (data.shape[0], n))
+        datas.append(data)
+
+    return Val(
+        np.concatenate(datas, axis=-1),
+        join_masks([v.unknown for v in vals], sizes),
+        join_masks([v.unexplained for v in vals], sizes),
+        join_masks([v.flagged for v in vals], sizes),
+    )
+
+
+def slice_val(v: Val, lo: int, hi: int, n: int) -> Val:
+    """Records ``lo`` to ``hi`` of a value computed on a joined scope of ``n`` records
+    (constants as they are)."""
+
+    def cut(a: np.ndarray | None) -> np.ndarray | None:
+        if a is None or a.ndim == 0 or a.shape[-1] != n:
+            return a
+        return a[..., lo:hi]
+
+    data = np.asarray(v.data)
+    return Val(cut(data), cut(v.unknown), cut(v.unexplained), cut(v.flagged))  # type: ignore[arg-type]
+
+
+def zone_source(scope: Scope, ref: ir.ZoneRef) -> tuple[np.ndarray, Bool | None, Bool | None]:
+    """A zone's characters as the scope's records see it, (width, n), with the records for
+    which there is no such record (``missing``) and those whose zone has a finding."""
+    zone = ref.zone
+    chunk = scope.chunk
     missing: Bool | None = None
     flagged: Bool | None = None
     if ref.access == "self":
@@ -316,62 +366,20 @@ def zone_value(scope: Scope, ref: ir.ZoneRef) -> Val:
             missing = missing | ~holds[chunk.layout_of[np.maximum(src, 0)]]
         text = np.ascontiguousarray(chunk.rows[np.maximum(src, 0), zone.offset : zone.end].T)
         flagged = chunk.flagged(zone.name, src)
-    data, invalid = parse_zone(text, zone, ref.raw)
-    unknown = missing
-    unexplained = None
-    if invalid is not None and invalid.any():
-        fresh = invalid if missing is None else invalid & ~missing
-        unexplained = fresh if flagged is None else fresh & ~flagged
-        unknown = invalid if missing is None else invalid | missing
-    if unknown is not None and not unknown.any():
-        unknown = None
-    result = Val(data, unknown, unexplained, flagged)
-    scope.cache[key] = result
-    return result
+    return text, missing, flagged
 
 
-def join_vals(vals: list[Val], sizes: list[int]) -> Val:
-    """Values computed on the parts of a joined scope (``sizes`` records each), one after
-    the other: constants are broadcast to their part, a mask absent from a part is False
-    there."""
-    datas = []
-    for v, n in zip(vals, sizes, strict=True):
-        data = np.asarray(v.data)
-        if data.ndim == 0:
-            data = np.broadcast_to(data, (n,))
-        elif data.ndim == 2 and data.shape[1] != n:
-            data = np.broadcast_to(data, (data.shape[0], n))
-        datas.append(data)
-
-    def mask(masks: list[Bool | None]) -> Bool | None:
-        if all(m is None for m in masks):
-            return None
-        return np.concatenate(
-            [
-                np.zeros(n, np.bool_) if m is None else np.broadcast_to(m, (n,))
-                for m, n in zip(masks, sizes, strict=True)
-            ]
-        )
-
-    return Val(
-        np.concatenate(datas, axis=-1),
-        mask([v.unknown for v in vals]),
-        mask([v.unexplained for v in vals]),
-        mask([v.flagged for v in vals]),
+def join_masks(masks: list[Bool | None], sizes: list[int]) -> Bool | None:
+    """Masks of the parts of a joined scope (``sizes`` records each), one after the other;
+    a part without a mask is False there."""
+    if all(m is None for m in masks):
+        return None
+    return np.concatenate(
+        [
+            np.zeros(n, np.bool_) if m is None else np.broadcast_to(m, (n,))
+            for m, n in zip(masks, sizes, strict=True)
+        ]
     )
-
-
-def slice_val(v: Val, lo: int, hi: int, n: int) -> Val:
-    """Records ``lo`` to ``hi`` of a value computed on a joined scope of ``n`` records
-    (constants as they are)."""
-
-    def cut(a: np.ndarray | None) -> np.ndarray | None:
-        if a is None or a.ndim == 0 or a.shape[-1] != n:
-            return a
-        return a[..., lo:hi]
-
-    data = np.asarray(v.data)
-    return Val(cut(data), cut(v.unknown), cut(v.unexplained), cut(v.flagged))  # type: ignore[arg-type]
 
 
 def as_columns(v: Val, n: int) -> Val:
