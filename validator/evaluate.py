@@ -91,6 +91,13 @@ class Scope:
         scope.n = sum(scope.sizes)
         return scope
 
+    @property
+    def is_segment(self) -> bool:
+        """Whether the scope reads a segment (its characters are not chunk rows)."""
+        return self.segment_row is not None or (
+            self.parts is not None and self.parts[0].segment_row is not None
+        )
+
     def each(self, fn: Callable[[Scope], Val]) -> Val:
         """``fn`` on each part of a joined scope, joined."""
         assert self.parts is not None
@@ -98,6 +105,9 @@ class Scope:
 
     def flagged(self, zone: str) -> Bool | None:
         """Records whose zone ``zone`` already has a finding (None: none has)."""
+        if self.segment_row is not None:
+            flags = self.seg_flags
+            return None if flags is None else np.full(self.n, flags.get(zone, False))
         if self.parts is None:
             return self.chunk.flagged(zone, self.idx)
         return join_masks([p.flagged(zone) for p in self.parts], self.sizes)
@@ -145,6 +155,8 @@ class Scope:
             return np.broadcast_to(
                 self.segment_row[offset : offset + length, None], (length, self.n)
             )
+        if self.parts is not None and self.is_segment:
+            return np.concatenate([p.text(offset, length) for p in self.parts], axis=1)
         return self.cols[offset : offset + length]
 
     def gov(self, name: str) -> Ints:
@@ -342,10 +354,7 @@ def zone_source(scope: Scope, ref: ir.ZoneRef) -> tuple[np.ndarray, Bool | None,
     flagged: Bool | None = None
     if ref.access == "self":
         text = scope.text(zone.offset, zone.length)
-        if scope.segment_row is None:
-            flagged = scope.flagged(zone.name)
-        elif scope.seg_flags is not None:
-            flagged = np.full(scope.n, scope.seg_flags.get(zone.name, False))
+        flagged = scope.flagged(zone.name)
     elif ref.access == "segment":
         seg = chunk.segments.get(ref.record or "")
         if seg is None:
@@ -649,7 +658,7 @@ class ExprCompiler:
         offset, length = span
 
         def fn(scope: Scope) -> Val:
-            if scope.segment_row is not None or max(values) > 255:
+            if scope.is_segment or max(values) > 255:
                 return fallback(scope)
             pairs = scope.rows[:, offset : offset + length].view(np.uint16)
             return Val(table[pairs].sum(axis=1, dtype=np.uint32).astype(np.int64))

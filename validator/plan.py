@@ -50,7 +50,7 @@ class ZoneScreen:
 
     def keep(self, scope: Scope, plans: list[RulePlan]) -> list[RulePlan]:
         """The rules of ``plans`` to evaluate one by one on ``scope``."""
-        if scope.segment_row is not None or scope.n > ZONE_TABLE_MAX_ROWS:
+        if scope.is_segment or scope.n > ZONE_TABLE_MAX_ROWS:
             return plans
         quiet = np.zeros(len(plans), dtype=np.bool_)
         for kind, positions in self.positions.items():
@@ -191,7 +191,7 @@ def zone_check_closure(rule: ir.Rule, layout: ir.Layout, generic: RuleFn) -> Rul
     start, end, gov = rule.start, rule.end, rule.governed_by
 
     def fn(scope: Scope) -> tuple[Bool, Bool]:
-        if scope.segment_row is not None or scope.n > ZONE_TABLE_MAX_ROWS:
+        if scope.is_segment or scope.n > ZONE_TABLE_MAX_ROWS:
             return generic(scope)  # on many records the generic path is as fast
         active = scope.activity(gov, start, end)
         if active is False:

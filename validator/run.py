@@ -78,9 +78,8 @@ class Run:
     segments: dict[str, bytes] = field(default_factory=dict)
     segment_arrays: dict[str, np.ndarray] = field(default_factory=dict)
     seg_flags: dict[str, dict[str, bool]] = field(default_factory=dict)
-    early: set[int] = field(default_factory=set)  # ids of rules already run on the segments
     amounts: AmountsRun | None = None
-    segment_scopes: dict[tuple[str, int], Scope] = field(default_factory=dict)  # per pass
+    final_scopes: dict[tuple[str, int], Scope] = field(default_factory=dict)  # per pass, phase
 
     def __post_init__(self) -> None:
         totals = self.plan.compiled.amounts
@@ -156,9 +155,9 @@ class Run:
         chunk.segments = self.segment_arrays
         chunk.segment_flags = self.seg_flags
         self._reader_checks(chunk)
-        yield Pass(self, chunk, 1)
+        yield Pass(self, chunk, PHASE1)
         chunk.forget_values()  # values read before phase 1 flagged zones would miss the flags
-        yield Pass(self, chunk, 2)  # the aggregates' contributions, then the rules of phase 2
+        yield Pass(self, chunk, PHASE2)  # the aggregates' contributions, then the rules of phase 2
         self._openers(chunk)
         for agg in self.aggs:
             agg.end_chunk()
@@ -279,7 +278,7 @@ class Run:
 
     # ------------------------------------------------------------------ end of file
 
-    def start(self, reader: Reader) -> None:
+    def start(self, reader: Reader) -> Iterator[Pass]:
         """Once the segments are read: their own-format rules run first (phase 1)."""
         self.segments = dict(reader.segments)
         self.segment_arrays = {
@@ -296,13 +295,10 @@ class Run:
         )
         empty.segments = self.segment_arrays
         empty.segment_flags = self.seg_flags
-        for rp in self.plan.final:
-            if rp.layout.kind == "segment" and rp.rule.phase == 1:
-                self._final_rule(empty, rp)
-                self.early.add(id(rp))
+        yield Pass(self, empty, SEGMENTS)
 
-    def finish(self, reader: Reader) -> None:
-        self.segment_scopes.clear()  # start() evaluated on another chunk
+    def finish(self, reader: Reader) -> Iterator[Pass]:
+        self.final_scopes.clear()  # start() evaluated on another chunk
         if any(f.condition in FATAL for f in reader.findings):
             return  # nothing was read: the reader's finding says why, rules would only echo it
         emit_ordinals: set[int] = set()
@@ -329,9 +325,7 @@ class Run:
         for k, c in enumerate(ordered):
             for name in c.flags:
                 chunk.flag(name, np.array([k]))
-        for rp in self.plan.final:
-            if id(rp) not in self.early:
-                self._final_rule(chunk, rp)
+        yield Pass(self, chunk, FINAL)
         for name in sorted(self.overflow):
             self.findings.append(
                 reader_finding(
@@ -345,35 +339,34 @@ class Run:
                 )
             )
 
-    def _final_rule(self, chunk: Chunk, rp: RulePlan) -> None:
+    def final_scope(self, chunk: Chunk, rp: RulePlan) -> tuple[Scope, Emit] | None:
+        """The scope an end-of-file rule runs on in this file (None: nothing to check), and
+        how its findings are reported."""
         rule = rp.rule
         layout = rp.layout
         if layout.kind == "segment":
             raw = self.segments.get(layout.name)
             if raw is None:
-                return  # the reader already reported the missing or broken segments
+                return None  # the reader already reported the missing or broken segments
             # one scope per segment and phase, as stream rules share one per record type
             key = (layout.name, rule.phase)
-            scope = self.segment_scopes.get(key)
+            scope = self.final_scopes.get(key)
             if scope is None:
                 scope = Scope(chunk, layout, np.zeros(1, dtype=np.int64), self.env)
                 scope.segment_row = np.frombuffer(raw, dtype=np.uint8)
                 scope.seg_flags = self.seg_flags.setdefault(layout.name, {})
-                self.segment_scopes[key] = scope
-            violated, unexplained = rp.fn(scope)
-            self.emit(rp, scope, violated, unexplained, segment=layout.digits)
-            return
+                self.final_scopes[key] = scope
+            return scope, Emit(segment=layout.digits)
         if rule.per_sending:
-            scope = Scope(chunk, layout, np.zeros(1, dtype=np.int64), self.env)
-            violated, unexplained = rp.fn(scope)
-            self.emit(rp, scope, violated, unexplained, sending=True)
-            return
+            return Scope(chunk, layout, np.zeros(1, dtype=np.int64), self.env), Emit(sending=True)
         idx = chunk.rows_of(layout.name)
         if idx.size == 0:
-            return
-        scope = Scope(chunk, layout, idx, self.env)
-        violated, unexplained = rp.fn(scope)
-        self.emit(rp, scope, violated, unexplained, emit=chunk.is_new[idx])
+            return None
+        key = (layout.name, rule.phase)  # one scope per record type and phase, as in the stream
+        scope = self.final_scopes.get(key)
+        if scope is None:
+            scope = self.final_scopes[key] = Scope(chunk, layout, idx, self.env)
+        return scope, Emit(rows=chunk.is_new[idx])
 
     # ------------------------------------------------------------------ findings
 
@@ -475,42 +468,70 @@ class Run:
         )
 
 
+PHASE1, PHASE2 = "phase 1", "phase 2"  # the stream rules of a chunk
+SEGMENTS, FINAL = "segments", "end of file"  # the segments' format rules; end-of-file rules
+
+
 @dataclass(frozen=True, slots=True)
 class Pass:
-    """A chunk of one validation whose stream rules of one phase are due."""
+    """A chunk of one validation whose rules of one kind are due (the kinds above)."""
 
     run: Run
     chunk: Chunk
-    phase: int
+    kind: str
 
 
-def evaluate(passes: list[Pass]) -> None:
+@dataclass(frozen=True, slots=True)
+class Emit:
+    """How an end-of-file rule's findings are reported: on a segment, on the sending, or on
+    the records of its scope marked in ``rows``."""
+
+    segment: str | None = None
+    sending: bool = False
+    rows: Bool | None = None
+
+
+Joined = dict[tuple[str, tuple[int, ...]], Scope]  # (layout, ids of the chunks) -> scope
+
+
+def evaluate(passes: list[Pass], joined: Joined | None = None) -> None:
     """Run the stream rules of one phase on the chunks of one or more validations.
 
     The records of a type are evaluated together across the chunks (``Scope.joined``),
     and each chunk's findings go to its own validation: the same findings as evaluating
     each chunk alone, for the fixed cost of one evaluation."""
     plan = passes[0].run.plan
-    joined: dict[tuple[str, tuple[int, ...]], Scope] = {}
+    kind = passes[0].kind
+    if joined is None:
+        joined = {}
+    elif kind != PHASE2:
+        joined.clear()  # new chunks
+    else:
+        for scope in joined.values():
+            scope.cache.clear()  # as Chunk.forget_values: phase 1 flagged zones
+    if kind in (SEGMENTS, FINAL):
+        evaluate_final(passes, joined)
+        return
+    phase = 1 if kind == PHASE1 else 2
 
     def scope_of(layout: ir.Layout, members: list[int]) -> Scope:
         """The scope of ``layout`` over the chunks of these passes (joined if several)."""
         if len(members) == 1:
             p = passes[members[0]]
             return layout_scope(p.chunk, layout, p.run.env)
-        key = (layout.name, tuple(members))
+        key = (layout.name, tuple(id(passes[k].chunk) for k in members))
         found = joined.get(key)
         if found is None:
             parts = [layout_scope(passes[k].chunk, layout, passes[k].run.env) for k in members]
             found = joined[key] = Scope.joined(parts)
         return found
 
-    if passes[0].phase == 2:
+    if phase == 2:
         if len(passes) > 1:
             prefill(passes, scope_of)
         for p in passes:
             p.run.contribute(p.chunk)
-    rules = plan.phase1 if passes[0].phase == 1 else plan.phase2
+    rules = plan.phase1 if phase == 1 else plan.phase2
     for layout_name, plans in rules.items():
         parts: list[tuple[Pass, Scope, Ints]] = []
         members: list[int] = []
@@ -524,7 +545,7 @@ def evaluate(passes: list[Pass]) -> None:
             continue
         scopes = [scope for _, scope, _ in parts]
         whole = scope_of(plans[0].layout, members)
-        screen = plan.screens.get((passes[0].phase, layout_name))
+        screen = plan.screens.get((phase, layout_name))
         bounds = np.cumsum([0] + [scope.n for scope in scopes]).tolist()
         for rp in plans if screen is None else screen.keep(whole, plans):
             violated, unexplained = rp.fn(whole)
@@ -535,6 +556,49 @@ def evaluate(passes: list[Pass]) -> None:
             for k, (p, scope, idx) in enumerate(parts):
                 lo, hi = bounds[k], bounds[k + 1]
                 p.run.emit(rp, scope, violated[lo:hi], unexplained[lo:hi], emit=p.chunk.is_new[idx])
+
+
+def evaluate_final(passes: list[Pass], joined: Joined) -> None:
+    """The segments' format rules (``SEGMENTS``) or the end-of-file rules (``FINAL``) of one
+    or more validations, each rule once on the joined scopes of the files it applies to."""
+    plan = passes[0].run.plan
+    segments = passes[0].kind == SEGMENTS
+    for rp in plan.final:
+        early = rp.layout.kind == "segment" and rp.rule.phase == 1
+        if early != segments:
+            continue  # the segments' own format rules run once, before the records
+        parts: list[tuple[Pass, Scope, Emit]] = []
+        for p in passes:
+            found = p.run.final_scope(p.chunk, rp)
+            if found is not None:
+                parts.append((p, *found))
+        if not parts:
+            continue
+        scopes = [scope for _, scope, _ in parts]
+        if len(scopes) == 1:
+            whole = scopes[0]
+        elif rp.rule.per_sending:
+            whole = Scope.joined(scopes)  # a scope of its own, as for one file
+        else:
+            key = (f"{rp.layout.name} {rp.rule.phase}", tuple(id(s) for s in scopes))
+            whole = joined.get(key) or joined.setdefault(key, Scope.joined(scopes))
+        violated, unexplained = rp.fn(whole)
+        if not violated.any() and (
+            unexplained is no_rows(len(unexplained)) or not unexplained.any()
+        ):
+            continue
+        bounds = np.cumsum([0] + [scope.n for scope in scopes]).tolist()
+        for k, (p, scope, how) in enumerate(parts):
+            lo, hi = bounds[k], bounds[k + 1]
+            p.run.emit(
+                rp,
+                scope,
+                violated[lo:hi],
+                unexplained[lo:hi],
+                segment=how.segment,
+                sending=how.sending,
+                emit=how.rows,
+            )
 
 
 def prefill(passes: list[Pass], scope_of: Callable[[ir.Layout, list[int]], Scope]) -> None:
@@ -562,6 +626,7 @@ def drive(validations: list[Validation]) -> list[Report]:
     are evaluated together (``evaluate``). One validation alone runs as before."""
     reports: list[Report | None] = [None] * len(validations)
     waiting: list[tuple[int, Pass]] = []
+    joined: Joined = {}  # kept from phase 1 to phase 2 of the same chunks
 
     def advance(i: int) -> None:
         try:
@@ -572,10 +637,10 @@ def drive(validations: list[Validation]) -> list[Report]:
     for i in range(len(validations)):
         advance(i)
     while waiting:
-        phase = waiting[0][1].phase
-        due = [(i, p) for i, p in waiting if p.phase == phase]
-        waiting = [(i, p) for i, p in waiting if p.phase != phase]
-        evaluate([p for _, p in due])
+        kind = waiting[0][1].kind
+        due = [(i, p) for i, p in waiting if p.kind == kind]
+        waiting = [(i, p) for i, p in waiting if p.kind != kind]
+        evaluate([p for _, p in due], joined)
         for i, _ in due:
             advance(i)
     return [r for r in reports if r is not None]
@@ -634,7 +699,7 @@ def validation(
     run = Run(plan=plan, today=today_int, as_of=date_int(as_of) if as_of else None)
     reader = Reader(stream=stream, compiled=compiled, block_records=block_records)
     reader.read_header()
-    run.start(reader)
+    yield from run.start(reader)
     blocks = reader.blocks()
     current = next(blocks, None)
     while current is not None:
@@ -642,7 +707,7 @@ def validation(
         lookahead = following[0][0] if following is not None else None
         yield from run.steps(current[0], current[1], lookahead)
         current = following
-    run.finish(reader)
+    yield from run.finish(reader)
     findings = [reader_finding(compiled, f) for f in reader.findings]
     findings.extend(run.findings)
     findings.sort(key=Finding.sort_key)
