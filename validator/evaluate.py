@@ -110,6 +110,8 @@ class Scope:
             return None if flags is None else np.full(self.n, flags.get(zone, False))
         if self.parts is None:
             return self.chunk.flagged(zone, self.idx)
+        if not self.is_segment and not any(zone in p.chunk.flags for p in self.parts):
+            return None  # the usual case: no finding on this zone in any of the files
         return join_masks([p.flagged(zone) for p in self.parts], self.sizes)
 
     @property
@@ -383,12 +385,13 @@ def join_masks(masks: list[Bool | None], sizes: list[int]) -> Bool | None:
     a part without a mask is False there."""
     if all(m is None for m in masks):
         return None
-    return np.concatenate(
-        [
-            np.zeros(n, np.bool_) if m is None else np.broadcast_to(m, (n,))
-            for m, n in zip(masks, sizes, strict=True)
-        ]
-    )
+    joined = np.zeros(sum(sizes), dtype=np.bool_)
+    at = 0
+    for m, n in zip(masks, sizes, strict=True):
+        if m is not None:
+            joined[at : at + n] = m
+        at += n
+    return joined
 
 
 def as_columns(v: Val, n: int) -> Val:
