@@ -80,49 +80,13 @@ class AggRuntime:
         self._accumulate(chunk, c, cu, cx, keyed_parts)
 
     def _compute_parts(self, chunk: Chunk, env: Env) -> Contributions:
-        n = chunk.n
-        c = np.zeros(n, dtype=np.int64)
-        cu = np.zeros(n, dtype=np.int64)
-        cx = np.zeros(n, dtype=np.int64)
-        any_unknown = False
-        keyed_parts: list[tuple[Ints, Ints, Bool, Bool]] = []
-        for part in self.parts:
-            idx = chunk.rows_of(part.layout.name)
+        def rows(layout: ir.Layout) -> tuple[Scope, Ints, Bool] | None:
+            idx = chunk.rows_of(layout.name)
             if idx.size == 0:
-                continue
-            scope = layout_scope(chunk, part.layout, env)
-            m = idx.size
-            new = chunk.is_new[idx]
-            if part.where is not None:
-                w = part.where(scope)
-                wt, wf = truth(w)
-                wt = np.broadcast_to(wt, (m,))
-                w_unknown = ~(wt | np.broadcast_to(wf, (m,)))
-                w_unx = w_unknown & _mask(w.unexplained, m)
-            else:
-                wt = np.ones(m, dtype=np.bool_)
-                w_unknown = w_unx = np.zeros(m, dtype=np.bool_)
-            if part.value is not None:
-                v = part.value(scope)
-                data = np.broadcast_to(np.asarray(v.data, dtype=np.int64), (m,))
-                v_unknown, v_unx = _mask(v.unknown, m), _mask(v.unexplained, m)
-            else:
-                data = np.ones(m, dtype=np.int64)
-                v_unknown = v_unx = np.zeros(m, dtype=np.bool_)
-            contributes = wt & ~v_unknown & new
-            c[idx] = np.where(contributes, data, 0)
-            unknown = (w_unknown | (wt & v_unknown)) & new
-            if unknown.any():
-                any_unknown = True
-                cu[idx] = unknown
-                cx[idx] = (w_unx | (wt & v_unx)) & new
-            if part.key is not None:
-                k = part.key(scope)
-                kdata = np.broadcast_to(np.asarray(k.data, dtype=np.int64), (m,))
-                keyed_parts.append((idx, kdata, _mask(k.unknown, m), _mask(k.unexplained, m)))
-        if not any_unknown:
-            return c, None, None, keyed_parts
-        return c, cu, cx, keyed_parts
+                return None
+            return layout_scope(chunk, layout, env), idx, chunk.is_new[idx]
+
+        return source_contributions(self.parts, chunk.n, rows)
 
     def _accumulate(
         self,
@@ -301,6 +265,55 @@ class AggRuntime:
         self._s = self._u = self._x = None
         self._c = None
         self._base_at = None
+
+
+def source_contributions(
+    parts: list[Part], n: int, rows: Callable[[ir.Layout], tuple[Scope, Ints, Bool] | None]
+) -> Contributions:
+    """Contributions of an aggregate's source parts to ``n`` records: ``rows`` gives, for a
+    source record type, its scope, the positions of its records among the ``n`` and which of
+    them are new (one file's chunk, or the chunks of a batch one after the other)."""
+    c = np.zeros(n, dtype=np.int64)
+    cu = np.zeros(n, dtype=np.int64)
+    cx = np.zeros(n, dtype=np.int64)
+    any_unknown = False
+    keyed_parts: list[tuple[Ints, Ints, Bool, Bool]] = []
+    for part in parts:
+        found = rows(part.layout)
+        if found is None:
+            continue
+        scope, idx, new = found
+        m = idx.size
+        if part.where is not None:
+            w = part.where(scope)
+            wt, wf = truth(w)
+            wt = np.broadcast_to(wt, (m,))
+            w_unknown = ~(wt | np.broadcast_to(wf, (m,)))
+            w_unx = w_unknown & _mask(w.unexplained, m)
+        else:
+            wt = np.ones(m, dtype=np.bool_)
+            w_unknown = w_unx = np.zeros(m, dtype=np.bool_)
+        if part.value is not None:
+            v = part.value(scope)
+            data = np.broadcast_to(np.asarray(v.data, dtype=np.int64), (m,))
+            v_unknown, v_unx = _mask(v.unknown, m), _mask(v.unexplained, m)
+        else:
+            data = np.ones(m, dtype=np.int64)
+            v_unknown = v_unx = np.zeros(m, dtype=np.bool_)
+        contributes = wt & ~v_unknown & new
+        c[idx] = np.where(contributes, data, 0)
+        unknown = (w_unknown | (wt & v_unknown)) & new
+        if unknown.any():
+            any_unknown = True
+            cu[idx] = unknown
+            cx[idx] = (w_unx | (wt & v_unx)) & new
+        if part.key is not None:
+            k = part.key(scope)
+            kdata = np.broadcast_to(np.asarray(k.data, dtype=np.int64), (m,))
+            keyed_parts.append((idx, kdata, _mask(k.unknown, m), _mask(k.unexplained, m)))
+    if not any_unknown:
+        return c, None, None, keyed_parts
+    return c, cu, cx, keyed_parts
 
 
 def _mask(m: Bool | None, n: int) -> Bool:

@@ -334,19 +334,6 @@ def join_vals(vals: list[Val], sizes: list[int]) -> Val:
     )
 
 
-def slice_val(v: Val, lo: int, hi: int, n: int) -> Val:
-    """Records ``lo`` to ``hi`` of a value computed on a joined scope of ``n`` records
-    (constants as they are)."""
-
-    def cut(a: np.ndarray | None) -> np.ndarray | None:
-        if a is None or a.ndim == 0 or a.shape[-1] != n:
-            return a
-        return a[..., lo:hi]
-
-    data = np.asarray(v.data)
-    return Val(cut(data), cut(v.unknown), cut(v.unexplained), cut(v.flagged))  # type: ignore[arg-type]
-
-
 def zone_source(scope: Scope, ref: ir.ZoneRef) -> tuple[np.ndarray, Bool | None, Bool | None]:
     """A zone's characters as the scope's records see it, (width, n), with the records for
     which there is no such record (``missing``) and those whose zone has a finding."""

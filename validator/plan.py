@@ -97,7 +97,6 @@ class Plan:
     phase1: dict[str, list[RulePlan]] = field(default_factory=dict)
     phase2: dict[str, list[RulePlan]] = field(default_factory=dict)
     screens: dict[tuple[int, str], ZoneScreen] = field(default_factory=dict)  # (phase, layout)
-    part_fns: dict[str, tuple[ir.Layout, list[Cached]]] = field(default_factory=dict)
     openers: list[tuple[RulePlan, ir.Group]] = field(default_factory=list)
     final: list[RulePlan] = field(default_factory=list)
     aggregates: list[AggSpec] = field(default_factory=list)
@@ -256,14 +255,7 @@ def build_plan(compiled: Compiled) -> Plan:
     shares: dict[tuple[ir.AggPart, ...], int] = {}
     for spec in plan.aggregates:  # IR nodes hash deeply: compared here, once
         spec.runtime = runtimes.setdefault((spec.node, spec.mode), len(runtimes))
-        first = len(shares)
-        spec.share = shares.setdefault(tuple(spec.node.parts), first)
-        if spec.share == first:  # the closures that compute this share's contributions
-            for part in spec.parts:
-                found = plan.part_fns.setdefault(part.layout.name, (part.layout, []))
-                found[1].extend(
-                    f for f in (part.where, part.value, part.key) if isinstance(f, Cached)
-                )
+        spec.share = shares.setdefault(tuple(spec.node.parts), len(shares))
     for phase, rules in ((1, plan.phase1), (2, plan.phase2)):
         for name, plans in rules.items():
             screen = zone_screen(plans, plans[0].layout)
@@ -283,31 +275,13 @@ def _flag_zones(rule: ir.Rule, exprs: list[ir.Expr]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names))
 
 
-class Cached:
-    """A closure remembering its value in the scope's cache (cleared when flags change), so
-    a batch can compute it once on joined scopes and hand each file its part: see
-    ``validator.run.prefill``, which stores under ``key``."""
-
-    __slots__ = ("fn", "key")
-
-    def __init__(self, fn: Fn) -> None:
-        self.fn = fn
-        self.key = ("part", id(self))
-
-    def __call__(self, scope: Scope) -> Val:
-        found = scope.cache.get(self.key)
-        if found is None:
-            found = scope.cache[self.key] = self.fn(scope)
-        return found
-
-
 def _agg_spec(compiled: Compiled, comp: ExprCompiler, node: ir.Aggregate, mode: str) -> AggSpec:
     parts = [
         Part(
             layout=compiled.layouts[p.record],
-            where=Cached(comp(p.where)) if p.where is not None else None,
-            value=Cached(comp(p.value)) if p.value is not None else None,
-            key=Cached(comp(p.key)) if p.key is not None else None,
+            where=comp(p.where) if p.where is not None else None,
+            value=comp(p.value) if p.value is not None else None,
+            key=comp(p.key) if p.key is not None else None,
         )
         for p in node.parts
     ]

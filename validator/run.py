@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from compiler import Compiled, ir
-from validator.aggregates import AggRuntime, closed_openers
+from validator.aggregates import AggRuntime, closed_openers, source_contributions
 from validator.amounts import REJECTED, AmountsRun
 from validator.chunk import Chunk
-from validator.evaluate import Env, Scope, layout_scope, slice_val
+from validator.evaluate import Env, Scope, layout_scope
 from validator.plan import Plan, RulePlan, no_rows, plan_for
 from validator.reader import (
     DEFAULT_BLOCK_RECORDS,
@@ -220,9 +220,9 @@ class Run:
                 )
             )
 
-    def contribute(self, chunk: Chunk) -> None:
-        """The chunk's contributions to the running aggregates."""
-        shared: dict[object, object] = {}
+    def contribute(self, chunk: Chunk, shared: dict[object, object]) -> None:
+        """The chunk's contributions to the running aggregates (``shared``: those already
+        computed, by aggregate source)."""
         for agg in self.aggs:
             agg.contributions(chunk, self.env, shared)
 
@@ -528,9 +528,10 @@ def evaluate(passes: list[Pass], joined: Joined | None = None) -> None:
 
     if phase == 2:
         if len(passes) > 1:
-            prefill(passes, scope_of)
-        for p in passes:
-            p.run.contribute(p.chunk)
+            for p, shared in zip(passes, batch_contributions(passes, scope_of), strict=True):
+                p.run.contribute(p.chunk, shared)
+        else:
+            passes[0].run.contribute(passes[0].chunk, {})
     rules = plan.phase1 if phase == 1 else plan.phase2
     for layout_name, plans in rules.items():
         parts: list[tuple[Pass, Scope, Ints]] = []
@@ -601,21 +602,51 @@ def evaluate_final(passes: list[Pass], joined: Joined) -> None:
             )
 
 
-def prefill(passes: list[Pass], scope_of: Callable[[ir.Layout, list[int]], Scope]) -> None:
-    """Compute the aggregates' source values (``plan.Cached`` closures) once on the joined
-    scopes of the passes, and leave each file's share in its own scope's cache, where its
-    contributions (``Run.contribute``) find them."""
-    for layout, fns in passes[0].run.plan.part_fns.values():
-        members = [k for k, p in enumerate(passes) if p.chunk.rows_of(layout.name).size]
-        if len(members) < 2:
+def batch_contributions(
+    passes: list[Pass], scope_of: Callable[[ir.Layout, list[int]], Scope]
+) -> list[dict[object, object]]:
+    """The aggregates' contributions of the chunks of several passes, computed once on their
+    records one after the other (joined scopes), then cut into each chunk's share: what
+    ``Run.contribute`` would compute for each chunk alone."""
+    sizes = [p.chunk.n for p in passes]
+    offsets = np.cumsum([0, *sizes]).tolist()
+    found: dict[str, tuple[Scope, Ints, Bool] | None] = {}
+
+    def rows(layout: ir.Layout) -> tuple[Scope, Ints, Bool] | None:
+        if layout.name not in found:
+            members = [k for k, p in enumerate(passes) if p.chunk.rows_of(layout.name).size]
+            if not members:
+                found[layout.name] = None
+            else:
+                idx = [passes[k].chunk.rows_of(layout.name) for k in members]
+                found[layout.name] = (
+                    scope_of(layout, members),
+                    np.concatenate([offsets[k] + i for k, i in zip(members, idx, strict=True)]),
+                    np.concatenate(
+                        [passes[k].chunk.is_new[i] for k, i in zip(members, idx, strict=True)]
+                    ),
+                )
+        return found[layout.name]
+
+    shared: list[dict[object, object]] = [{} for _ in passes]
+    for agg in passes[0].run.aggs:
+        if agg.share in shared[0]:
             continue
-        whole = scope_of(layout, members)
-        assert whole.parts is not None
-        bounds = np.cumsum([0] + [part.n for part in whole.parts]).tolist()
-        for fn in fns:
-            value = fn(whole)
-            for k, part in enumerate(whole.parts):
-                part.cache[fn.key] = slice_val(value, bounds[k], bounds[k + 1], whole.n)
+        c, cu, cx, keyed = source_contributions(agg.parts, offsets[-1], rows)
+        for k in range(len(passes)):
+            lo, hi = offsets[k], offsets[k + 1]
+            unknown = cu is not None and cx is not None and bool(cu[lo:hi].any())
+            own_keyed = []
+            for idx, kdata, kunk, kunx in keyed:
+                a, b = np.searchsorted(idx, [lo, hi]).tolist()
+                own_keyed.append((idx[a:b] - lo, kdata[a:b], kunk[a:b], kunx[a:b]))
+            shared[k][agg.share] = (
+                c[lo:hi],
+                cu[lo:hi] if unknown and cu is not None else None,
+                cx[lo:hi] if unknown and cx is not None else None,
+                own_keyed,
+            )
+    return shared
 
 
 Validation = Generator[Pass, None, Report]
