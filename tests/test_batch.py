@@ -80,3 +80,25 @@ def test_a_batch_of_one_file_and_an_empty_batch(compiled: Compiled) -> None:
     (report,) = validate_many(compiled, [("x", io.BytesIO(data))], today=today)
     assert report.to_json() == validate(compiled, io.BytesIO(data), name="x", today=today).to_json()
     assert validate_many(compiled, [], today=today) == []
+
+
+def test_files_read_in_many_blocks_batched_together(
+    compiled: Compiled, files: dict[dt.date, list[tuple[str, bytes]]]
+) -> None:
+    """Blocks of 5 records: records carried between chunks, passes of different chunks of
+    different files evaluated together."""
+    today, group = next(iter(files.items()))
+    chosen = [f for f in group if f[0] in {"baseline.920000", "hospital.920000", "cut"}]
+    chosen += group[:: max(1, len(group) // 12)]
+    alone = {
+        name: validate(compiled, io.BytesIO(data), name=name, today=today, block_records=5)
+        for name, data in chosen
+    }
+    reports = validate_many(
+        compiled, [(name, io.BytesIO(data)) for name, data in chosen], today=today, block_records=5
+    )
+    assert len(reports) == len(chosen) > 12
+    for report in reports:
+        assert report.to_json() == alone[report.file_name].to_json(), report.file_name
+    whole = validate(compiled, io.BytesIO(chosen[0][1]), name=chosen[0][0], today=today)
+    assert whole.to_json() == alone[chosen[0][0]].to_json()  # blocks change nothing

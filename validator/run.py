@@ -703,12 +703,15 @@ def validate_many(
     *,
     today: dt.date | None = None,
     as_of: dt.date | None = None,
+    block_records: int = DEFAULT_BLOCK_RECORDS,
 ) -> list[Report]:
     """Validate several files together (``drive``): each report is the one ``validate``
     gives for that file alone, for less work than validating them one by one."""
     return drive(
         [
-            validation(compiled, stream, name=name, today=today, as_of=as_of)
+            validation(
+                compiled, stream, name=name, today=today, as_of=as_of, block_records=block_records
+            )
             for name, stream in files
         ]
     )
