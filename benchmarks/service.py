@@ -64,7 +64,9 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=400)
     parser.add_argument("--records", type=int, default=1000)
     parser.add_argument("--timeout", type=float, default=120.0, help="stop after this long")
-    parser.add_argument("--workers", type=int, default=2, help="server processes")
+    parser.add_argument(
+        "--workers", type=int, default=2, help="validator processes (serve --workers)"
+    )
     parser.add_argument("--check", action="store_true", help="exit 1 when the target is missed")
     args = parser.parse_args()
 
@@ -91,7 +93,7 @@ def main() -> int:
     p99 = percentile(ms, 99)
     print(
         f"{len(ms)} requests of {records:,} records ({len(body) / 1e3:,.0f} kB), "
-        f"{args.clients} concurrent clients, server with {args.workers} worker process(es)"
+        f"{args.clients} concurrent clients, server with {args.workers} validator process(es)"
     )
     print(
         f"latency ms: p50 {percentile(ms, 50):.1f}  p90 {percentile(ms, 90):.1f}  "
