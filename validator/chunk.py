@@ -189,3 +189,40 @@ class Chunk:
         if mask is None:
             return None
         return mask[np.maximum(src, 0)]
+
+
+class ChunkRows:
+    """The rows of several chunks one after the other (the chunks of a batch of files), and
+    their record types and layouts: one gather serves every file's references to other
+    records. Built when first needed, and only for batches of at most ``MAX_BYTES``."""
+
+    MAX_BYTES = 64 * 1024 * 1024
+
+    def __init__(self, chunks: list[Chunk]) -> None:
+        self.chunks = chunks
+        starts = np.cumsum([0] + [c.n for c in chunks]).tolist()
+        self.offset = {id(c): start for c, start in zip(chunks, starts, strict=False)}
+        self.fits = sum(c.rows.nbytes for c in chunks) <= self.MAX_BYTES and all(
+            c.n for c in chunks
+        )
+        self._rows: Bytes2D | None = None
+        self._types: Ints | None = None
+        self._layout_of: Ints | None = None
+
+    @property
+    def rows(self) -> Bytes2D:
+        if self._rows is None:
+            self._rows = np.concatenate([c.rows for c in self.chunks])
+        return self._rows
+
+    @property
+    def types(self) -> Ints:
+        if self._types is None:
+            self._types = np.concatenate([c.types for c in self.chunks])
+        return self._types
+
+    @property
+    def layout_of(self) -> Ints:
+        if self._layout_of is None:
+            self._layout_of = np.concatenate([c.layout_of for c in self.chunks])
+        return self._layout_of

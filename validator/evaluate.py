@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from compiler import ir
-from validator.chunk import NONE, Chunk
+from validator.chunk import NONE, Chunk, ChunkRows
 from validator.functions import DIGIT0, FUNCTIONS, digits_value, is_digits
 from validator.values import (
     Bool,
@@ -73,20 +73,25 @@ class Scope:
         self._zone_any: dict[str, np.ndarray] = {}
         self.parts: tuple[Scope, ...] | None = None  # set on a joined scope
         self.sizes: list[int] = []  # records of each part
+        self.batch: ChunkRows | None = None  # the parts' chunks' rows one after the other
+        self._sources: dict[tuple[str, str | None], tuple[list[Ints], Ints]] = {}
 
     @classmethod
-    def joined(cls, parts: list[Scope]) -> Scope:
+    def joined(cls, parts: list[Scope], batch: ChunkRows | None = None) -> Scope:
         """The records of one layout in several chunks (one file each), one after the other.
 
         Expressions run once over all of them: the fixed cost of a rule (tens of numpy
         calls) is paid once per batch of files instead of once per file. What depends on
         a file's other records (previous / next / anchor records, record types, segments,
-        aggregates) is read in each part's own chunk and joined (``join_vals``); a joined
-        scope has no chunk or row indexes of its own (``idx`` is empty).
+        aggregates) is read in each part's own chunk and joined (``join_vals``), or, when the
+        parts' chunks are those of ``batch``, in its rows one after the other; a joined scope
+        has no chunk or row indexes of its own (``idx`` is empty).
         """
         first = parts[0]
         scope = cls(first.chunk, first.layout, np.zeros(0, dtype=np.int64), first.env)
         scope.parts = tuple(parts)
+        if batch is not None and batch.fits and all(id(p.chunk) in batch.offset for p in parts):
+            scope.batch = batch
         scope.sizes = [p.n for p in parts]
         scope.n = sum(scope.sizes)
         return scope
@@ -97,6 +102,24 @@ class Scope:
         return self.segment_row is not None or (
             self.parts is not None and self.parts[0].segment_row is not None
         )
+
+    def sources(self, access: str, record: str | None) -> tuple[list[Ints], Ints]:
+        """For a joined scope with a batch: the record each record reads (``access`` of
+        ``record``), as an index in each part's chunk and in the batch's rows (-1: none)."""
+        key = (access, record)
+        found = self._sources.get(key)
+        if found is None:
+            assert self.parts is not None and self.batch is not None
+            own = [p.chunk.source_rows(p.idx, access, record) for p in self.parts]
+            offset = self.batch.offset
+            rows = np.concatenate(
+                [
+                    np.where(src < 0, -1, src + offset[id(p.chunk)])
+                    for src, p in zip(own, self.parts, strict=True)
+                ]
+            )
+            found = self._sources[key] = (own, rows)
+        return found
 
     def each(self, fn: Callable[[Scope], Val]) -> Val:
         """``fn`` on each part of a joined scope, joined."""
@@ -291,7 +314,9 @@ def zone_value(scope: Scope, ref: ir.ZoneRef) -> Val:
         found = _take(own, chunk.position(ref.record)[np.maximum(src, 0)], src < 0)
         scope.cache[key] = found
         return found
-    if scope.parts is not None and ref.access != "self":
+    if scope.batch is not None and ref.access in ("previous", "next", "anchor", "prior", "final"):
+        text, missing, flagged = batch_source(scope, ref)
+    elif scope.parts is not None and ref.access != "self":
         # each file's characters, parsed once (a missing record's characters never count)
         sources = [zone_source(part, ref) for part in scope.parts]
         text = np.concatenate([t for t, _, _ in sources], axis=1)
@@ -364,6 +389,27 @@ def zone_source(scope: Scope, ref: ir.ZoneRef) -> tuple[np.ndarray, Bool | None,
             missing = missing | ~holds[chunk.layout_of[np.maximum(src, 0)]]
         text = np.ascontiguousarray(chunk.rows[np.maximum(src, 0), zone.offset : zone.end].T)
         flagged = chunk.flagged(zone.name, src)
+    return text, missing, flagged
+
+
+def batch_source(scope: Scope, ref: ir.ZoneRef) -> tuple[np.ndarray, Bool | None, Bool | None]:
+    """``zone_source`` for a joined scope with a batch: the records read, gathered at once
+    from the batch's rows (a missing record's characters never count)."""
+    assert scope.parts is not None and scope.batch is not None
+    zone = ref.zone
+    own, rows = scope.sources(ref.access, ref.record)
+    safe = np.maximum(rows, 0)
+    missing = rows < 0
+    if ref.access in ("previous", "next"):
+        holds = scope.parts[0].chunk.holds(zone.name, zone.offset)  # by layout index, -1 last
+        missing = missing | ~holds[scope.batch.layout_of[safe]]
+    text = np.ascontiguousarray(scope.batch.rows[safe, zone.offset : zone.end].T)
+    flagged = None
+    if any(zone.name in p.chunk.flags for p in scope.parts):
+        flagged = join_masks(
+            [p.chunk.flagged(zone.name, src) for p, src in zip(scope.parts, own, strict=True)],
+            scope.sizes,
+        )
     return text, missing, flagged
 
 
@@ -460,6 +506,10 @@ class ExprCompiler:
         access = e.access
 
         def fn(scope: Scope) -> Val:
+            if scope.batch is not None:
+                _, rows = scope.sources(access, None)
+                types = scope.batch.types[np.maximum(rows, 0)]
+                return Val(np.where(rows < 0, NONE, types))
             if scope.parts is not None:
                 return scope.each(fn)
             src = scope.chunk.source_rows(scope.idx, access, None)

@@ -18,7 +18,7 @@ import numpy as np
 from compiler import Compiled, ir
 from validator.aggregates import AggRuntime, closed_openers, source_contributions
 from validator.amounts import REJECTED, AmountsRun
-from validator.chunk import Chunk
+from validator.chunk import Chunk, ChunkRows
 from validator.evaluate import Env, Scope, layout_scope
 from validator.plan import Plan, RulePlan, no_rows, plan_for
 from validator.reader import (
@@ -512,6 +512,7 @@ def evaluate(passes: list[Pass], joined: Joined | None = None) -> None:
     if kind in (SEGMENTS, FINAL):
         evaluate_final(passes, joined)
         return
+    batch = ChunkRows([p.chunk for p in passes]) if len(passes) > 1 else None
     phase = 1 if kind == PHASE1 else 2
 
     def scope_of(layout: ir.Layout, members: list[int]) -> Scope:
@@ -523,7 +524,7 @@ def evaluate(passes: list[Pass], joined: Joined | None = None) -> None:
         found = joined.get(key)
         if found is None:
             parts = [layout_scope(passes[k].chunk, layout, passes[k].run.env) for k in members]
-            found = joined[key] = Scope.joined(parts)
+            found = joined[key] = Scope.joined(parts, batch)
         return found
 
     if phase == 2:
