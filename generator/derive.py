@@ -222,7 +222,7 @@ def _evaluate(
                     group=compiled.message.groups.get(node.scope),
                 )
                 runtime.contributions(chunk, env, {})
-                env.aggregate_values[id(node)] = runtime.value_at
+                env.aggregates[id(node)] = runtime
     layout = compiled.layouts[filler.scope]
     if layout.kind == "segment":
         scope = Scope(chunk, layout, np.zeros(1, dtype=np.int64), env)

@@ -20,7 +20,7 @@ import numpy as np
 
 from compiler import ir
 from validator.chunk import Chunk
-from validator.evaluate import Env, Fn, Scope, layout_scope
+from validator.evaluate import AggregateValues, Env, Fn, Scope, join_vals, layout_scope
 from validator.values import Bool, Ints, Val, truth
 
 Contributions = tuple[Ints, Ints | None, Ints | None, list[tuple[Ints, Ints, Bool, Bool]]]
@@ -214,38 +214,20 @@ class AggRuntime:
         unx = np.array([r.unexplained + self.unkeyed.unexplained for r in rows], dtype=np.int64)
         return _with_key(_val(value, unk, unx), k)
 
+    def joined_value(self, runtimes: list[AggregateValues], scope: Scope) -> Val:
+        """Values on a joined scope; ``runtimes``: this aggregate in each part's validation.
+        Keyed running totals are looked up for all the parts at once."""
+        assert scope.parts is not None
+        mine = [cast(AggRuntime, r) for r in runtimes]
+        if self.mode != "final" and self.this_key is not None:
+            return keyed_values(mine, list(scope.parts), self.this_key(scope))
+        return join_vals(
+            [r.value_at(p) for r, p in zip(mine, scope.parts, strict=True)], scope.sizes
+        )
+
     def _keyed(self, scope: Scope) -> Val:
-        assert self.this_key is not None and self._contrib is not None
-        assert self._unkeyed_run is not None
-        k = self.this_key(scope)
-        qkeys = np.broadcast_to(np.asarray(k.data, dtype=np.int64), (scope.n,))
-        qpos = scope.idx
-        p, kk, c, cu, cx = self._contrib
-        order_keys = np.concatenate([kk, qkeys])
-        order_pos = np.concatenate([p, qpos])
-        is_query = np.concatenate([np.zeros(p.size, np.int64), np.ones(qpos.size, np.int64)])
-        order = np.lexsort((is_query, order_pos, order_keys))
-        values = [np.concatenate([arr, np.zeros(qpos.size, np.int64)]) for arr in (c, cu, cx)]
-        sorted_keys = order_keys[order]
-        boundary = np.concatenate(([True], sorted_keys[1:] != sorted_keys[:-1]))
-        group_id = np.cumsum(boundary) - 1
-        results = []
-        for arr in values:
-            run = np.cumsum(arr[order])
-            first = np.flatnonzero(boundary)
-            before = np.concatenate(([0], run[:-1]))[first]
-            results.append(run - before[group_id])
-        query_slots = np.empty(qpos.size, dtype=np.int64)
-        query_slots[order[order >= p.size] - p.size] = np.flatnonzero(order >= p.size)
-        carried = [self.keyed.get(int(key), Totals()) for key in qkeys]
-        base_v = np.array([t.value for t in carried], dtype=np.int64)
-        base_u = np.array([t.unknown for t in carried], dtype=np.int64)
-        base_x = np.array([t.unexplained for t in carried], dtype=np.int64)
-        uk_u, uk_x = self._unkeyed_run
-        value = base_v + results[0][query_slots]
-        unk = base_u + results[1][query_slots] + uk_u[qpos]
-        unx = base_x + results[2][query_slots] + uk_x[qpos]
-        return _with_key(_val(value, unk, unx), k)
+        assert self.this_key is not None
+        return keyed_values([self], [scope], self.this_key(scope))
 
     def end_chunk(self) -> None:
         """Fold this chunk's keyed contributions into the carried totals."""
@@ -265,6 +247,56 @@ class AggRuntime:
         self._s = self._u = self._x = None
         self._c = None
         self._base_at = None
+
+
+def keyed_values(runtimes: list[AggRuntime], scopes: list[Scope], k: Val) -> Val:
+    """Running keyed totals (``where … = this.key``) for the records of ``scopes``, one
+    aggregate runtime each (the files of a batch; ``k``: the records' keys, one after the
+    other): the sums so far of each file's contributions with the same key, sorted once."""
+    qkeys = np.broadcast_to(np.asarray(k.data, dtype=np.int64), (sum(s.n for s in scopes),))
+    contrib = [r._contrib for r in runtimes]
+    assert all(c is not None for c in contrib)
+    parts = [c for c in contrib if c is not None]
+    p = np.concatenate([c[0] for c in parts])
+    qpos = np.concatenate([s.idx for s in scopes])
+    owner = np.concatenate(
+        [np.full(c[0].size, f, np.int64) for f, c in enumerate(parts)]
+        + [np.full(s.n, f, np.int64) for f, s in enumerate(scopes)]
+    )
+    order_keys = np.concatenate([*(c[1] for c in parts), qkeys])
+    order_pos = np.concatenate([p, qpos])
+    is_query = np.concatenate([np.zeros(p.size, np.int64), np.ones(qpos.size, np.int64)])
+    order = np.lexsort((is_query, order_pos, order_keys, owner))
+    sorted_keys, sorted_owner = order_keys[order], owner[order]
+    boundary = np.concatenate(
+        ([True], (sorted_keys[1:] != sorted_keys[:-1]) | (sorted_owner[1:] != sorted_owner[:-1]))
+    )
+    group_id = np.cumsum(boundary) - 1
+    first = np.flatnonzero(boundary)
+    results = []
+    for column in (2, 3, 4):
+        arr = np.concatenate([*(c[column] for c in parts), np.zeros(qpos.size, np.int64)])
+        run = np.cumsum(arr[order])
+        before = np.concatenate(([0], run[:-1]))[first]
+        results.append(run - before[group_id])
+    query_slots = np.empty(qpos.size, dtype=np.int64)
+    query_slots[order[order >= p.size] - p.size] = np.flatnonzero(order >= p.size)
+    base = np.zeros((3, qpos.size), dtype=np.int64)
+    uk = np.zeros((2, qpos.size), dtype=np.int64)
+    at = 0
+    for runtime, scope in zip(runtimes, scopes, strict=True):
+        assert runtime._unkeyed_run is not None
+        for j in range(scope.n):
+            t = runtime.keyed.get(int(qkeys[at + j]))
+            if t is not None:
+                base[:, at + j] = (t.value, t.unknown, t.unexplained)
+        uk[0, at : at + scope.n] = runtime._unkeyed_run[0][scope.idx]
+        uk[1, at : at + scope.n] = runtime._unkeyed_run[1][scope.idx]
+        at += scope.n
+    value = base[0] + results[0][query_slots]
+    unk = base[1] + results[1][query_slots] + uk[0]
+    unx = base[2] + results[2][query_slots] + uk[1]
+    return _with_key(_val(value, unk, unx), k)
 
 
 def source_contributions(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
@@ -40,6 +40,17 @@ Fn = Callable[["Scope"], Val]
 TRANSPOSE_BLOCK = 256  # records per block when transposing (measured best for 350-byte rows)
 
 
+class AggregateValues(Protocol):
+    """An aggregate's running values in one validation (``validator.aggregates``)."""
+
+    def value_at(self, scope: Scope) -> Val:
+        """Its value for each record of the scope."""
+
+    def joined_value(self, runtimes: list[AggregateValues], scope: Scope) -> Val:
+        """Its values for a joined scope, ``runtimes[i]`` being the aggregate in the
+        validation of ``scope.parts[i]``."""
+
+
 @dataclass(slots=True)
 class Env:
     """What closures need beyond the chunk: the rulebook's data and the reference dates."""
@@ -48,7 +59,7 @@ class Env:
     today: int
     as_of: int | None
     date_fns: dict[tuple[str, str], Fn] = field(default_factory=dict)
-    aggregate_values: dict[int, Callable[[Scope], Val]] = field(default_factory=dict)
+    aggregates: dict[int, AggregateValues] = field(default_factory=dict)  # by id of the node
 
 
 ZONE_TABLE_MAX_ROWS = 1024  # up to this many records, Scope.zone_any builds its table
@@ -723,9 +734,10 @@ class ExprCompiler:
         key = id(e)
 
         def fn(scope: Scope) -> Val:
-            if scope.parts is not None:
-                return scope.each(fn)  # each file's own running totals
-            return scope.env.aggregate_values[key](scope)
+            if scope.parts is not None:  # each file's own running totals
+                runtimes = [part.env.aggregates[key] for part in scope.parts]
+                return runtimes[0].joined_value(runtimes, scope)
+            return scope.env.aggregates[key].value_at(scope)
 
         return fn
 

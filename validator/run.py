@@ -104,7 +104,7 @@ class Run:
                         share=spec.share,
                     )
                 )
-            self.env.aggregate_values[id(spec.node)] = self.aggs[spec.runtime].value_at
+            self.env.aggregates[id(spec.node)] = self.aggs[spec.runtime]
 
     @property
     def compiled(self) -> Compiled:
