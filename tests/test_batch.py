@@ -102,3 +102,37 @@ def test_files_read_in_many_blocks_batched_together(
         assert report.to_json() == alone[report.file_name].to_json(), report.file_name
     whole = validate(compiled, io.BytesIO(chosen[0][1]), name=chosen[0][0], today=today)
     assert whole.to_json() == alone[chosen[0][0]].to_json()  # blocks change nothing
+
+
+def test_a_failing_batch_is_redone_file_by_file(
+    compiled: Compiled, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """If validating a batch fails (a validator bug), each file is validated alone: the file
+    that makes it fail gets the error, the others their reports."""
+    import api.batch as batch
+
+    good = (ROOT / "examples" / "wrong-niss.920000").read_bytes()
+    today = dt.date(2026, 11, 1)
+
+    def broken_batch(*args: object, **kwargs: object) -> list[object]:
+        raise RuntimeError("batch failed")
+
+    alone = validate
+
+    def one(c: Compiled, stream: io.BytesIO, *, name: str, **kwargs: object) -> object:
+        if name == "bad":
+            raise ValueError("this file breaks the validator")
+        return alone(c, stream, name=name, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(batch, "validate_many", broken_batch)
+    monkeypatch.setattr(batch, "validate", one)
+    outcomes = batch.validate_files(
+        compiled, [("a", good), ("bad", good), ("b", good)], today, None
+    )
+    assert isinstance(outcomes[1], ValueError)
+    expected = alone(compiled, io.BytesIO(good), name="a", today=today).to_json()
+    for outcome, name in ((outcomes[0], "a"), (outcomes[2], "b")):
+        assert not isinstance(outcome, Exception)
+        assert outcome.to_json() == {**expected, "file": {**expected["file"], "name": name}}
+    (only,) = batch.validate_files(compiled, [("bad", good)], today, None)
+    assert isinstance(only, RuntimeError)  # a batch of one is not redone
