@@ -12,7 +12,8 @@ concurrent requests would each have done.
 With one worker the batches run in a thread of the HTTP process (one at a time: they are
 CPU-bound). With N workers, N validator processes (each with the compiled rulebook) take
 batches as they become free, so the load is shared evenly whatever connection a client
-holds; the HTTP process only reads bodies and writes reports.
+holds; the HTTP process only reads bodies and writes reports. A validator process that dies
+is replaced and its batch validated again, once.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import datetime as dt
 import io
 import multiprocessing
 from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 
 import anyio
@@ -182,9 +184,19 @@ class Batcher:
             if self.pool is None:  # not started with the app (its lifespan did not run)
                 async with self.starting:
                     await anyio.to_thread.run_sync(self.start)
-            assert self.pool is not None
-            future = self.pool.submit(_worker_validate, files, today, as_of)
-            return await asyncio.wrap_future(future)
+            pool = self.pool
+            assert pool is not None
+            try:
+                return await asyncio.wrap_future(pool.submit(_worker_validate, files, today, as_of))
+            except BrokenProcessPool:  # a validator process died (killed, out of memory)
+                async with self.starting:
+                    if self.pool is pool:  # not yet replaced by a concurrent batch
+                        self.pool = None
+                        pool.shutdown(wait=False, cancel_futures=True)
+                        await anyio.to_thread.run_sync(self.start)
+                assert self.pool is not None
+                future = self.pool.submit(_worker_validate, files, today, as_of)
+                return await asyncio.wrap_future(future)  # once: a file that kills it fails
         return await anyio.to_thread.run_sync(
             validate_files, self.compiled, files, today, as_of, limiter=self.limiter
         )

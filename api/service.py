@@ -318,6 +318,11 @@ def create_app(
         code = codes.get(exc.status_code, "http-error")
         return error(exc.status_code, code, str(exc.detail), getattr(exc, "headers", None))
 
+    @app.exception_handler(Exception)
+    async def internal_error(_request: Request, exc: Exception) -> JSONResponse:
+        """A bug, not bad input (bad bytes are findings): still a JSON error."""
+        return error(500, "internal-error", f"the service failed: {type(exc).__name__}: {exc}")
+
     @app.exception_handler(RequestValidationError)
     async def bad_parameters(_request: Request, exc: RequestValidationError) -> JSONResponse:
         parts = []

@@ -226,6 +226,44 @@ def test_validator_processes_give_the_same_reports() -> None:
     assert "[2 validator processes]" in server.output
 
 
+def test_a_killed_validator_process_is_replaced(compiled: Compiled) -> None:
+    """With validator processes, one that dies (killed, out of memory) is replaced and the
+    batch it had is validated again: the request still gets its report."""
+    body = (EXAMPLES / "wrong-niss.920000").read_bytes()
+    params = {"name": "wrong-niss.920000", "today": "2026-11-01"}
+    with TestClient(create_app(compiled, workers=2)) as client:
+        first = client.post("/v1/validate", content=body, params=params).json()
+        pool = client.app.state.batcher.pool  # type: ignore[attr-defined]
+        victim = next(iter(pool._processes.values()))
+        victim.kill()
+        victim.join(10)
+        again = client.post("/v1/validate", content=body, params=params)
+        assert again.status_code == 200
+        assert again.json() == first
+        assert client.app.state.batcher.pool is not pool  # type: ignore[attr-defined]
+    assert [f["code"] for f in first["findings"]] == ["200802", "800802"]
+
+
+def test_a_service_failure_is_a_json_500(
+    compiled: Compiled, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import api.batch
+
+    def broken(*args: object, **kwargs: object) -> list[object]:
+        return [RuntimeError("validator bug")]
+
+    monkeypatch.setattr(api.batch, "validate_files", broken)
+    with TestClient(create_app(compiled), raise_server_exceptions=False) as client:
+        response = client.post("/v1/validate", content=b"", params={"today": "2026-11-01"})
+    assert response.status_code == 500
+    assert response.json() == {
+        "error": {
+            "code": "internal-error",
+            "message": "the service failed: RuntimeError: validator bug",
+        }
+    }
+
+
 def test_answer_equals_the_cli_answer(client: TestClient, tmp_path: Path) -> None:
     path = EXAMPLES / "wrong-niss.920000"
     response = client.post(
