@@ -233,12 +233,15 @@ class AggRuntime:
         """Fold this chunk's keyed contributions into the carried totals."""
         if self._contrib is not None and self._unkeyed_run is not None:
             _, kk, c, cu, cx = self._contrib
-            for key in np.unique(kk):
-                sel = kk == key
-                t = self.keyed.setdefault(int(key), Totals())
-                t.value += int(c[sel].sum())
-                t.unknown += int(cu[sel].sum())
-                t.unexplained += int(cx[sel].sum())
+            keys, which = np.unique(kk, return_inverse=True)
+            sums = np.zeros((3, keys.size), dtype=np.int64)  # exact sums, per key
+            for row, a in enumerate((c, cu, cx)):
+                np.add.at(sums[row], which, a)
+            for j, key in enumerate(keys.tolist()):
+                t = self.keyed.setdefault(key, Totals())
+                t.value += int(sums[0][j])
+                t.unknown += int(sums[1][j])
+                t.unexplained += int(sums[2][j])
             uk_u, uk_x = self._unkeyed_run
             if uk_u.size:
                 self.unkeyed = Totals(0, int(uk_u[-1]), int(uk_x[-1]))

@@ -158,7 +158,7 @@ class Run:
         yield Pass(self, chunk, PHASE1)
         chunk.forget_values()  # values read before phase 1 flagged zones would miss the flags
         yield Pass(self, chunk, PHASE2)  # the aggregates' contributions, then the rules of phase 2
-        self._openers(chunk)
+        yield Pass(self, chunk, OPENERS)  # the rules of groups completed in this chunk
         for agg in self.aggs:
             agg.end_chunk()
         self._keep(chunk)
@@ -226,31 +226,28 @@ class Run:
         for agg in self.aggs:
             agg.contributions(chunk, self.env, shared)
 
-    def _openers(self, chunk: Chunk) -> None:
+    def closed_groups(self, chunk: Chunk) -> dict[str, Ints]:
+        """Per group with opener rules, its openers in this chunk whose occurrence is
+        complete (their rules can be reported); remembers the one still open."""
         closed_by_group: dict[str, Ints] = {}
-        for rp, group in self.plan.openers:
-            if group.name not in closed_by_group:
-                assert group.opener is not None
-                candidates = chunk.rows_of(group.opener)
-                waiting = self.open_opener.get(group.name)
-                eligible = chunk.is_new[candidates] | (chunk.ordinals[candidates] == waiting)
-                candidates = candidates[eligible & (chunk.ordinals[candidates] != -1)]
-                closed_by_group[group.name] = closed_openers(chunk, group, candidates)
-                lasts = np.flatnonzero(chunk.is_new)
-                if lasts.size:
-                    s = int(chunk.group_start(group)[lasts[-1]])
-                    still_open = s >= 0 and s not in set(closed_by_group[group.name].tolist())
-                    if still_open:
-                        self.open_opener[group.name] = int(chunk.ordinals[s])
-                    else:
-                        self.open_opener.pop(group.name, None)
-            closed = closed_by_group[group.name]
-            if closed.size == 0:
+        for _, group in self.plan.openers:
+            if group.name in closed_by_group:
                 continue
-            # evaluated on every opener of the chunk (shared scope), reported for closed ones
-            scope = layout_scope(chunk, rp.layout, self.env)
-            violated, unexplained = rp.fn(scope)
-            self.emit(rp, scope, violated, unexplained, emit=np.isin(scope.idx, closed))
+            assert group.opener is not None
+            candidates = chunk.rows_of(group.opener)
+            waiting = self.open_opener.get(group.name)
+            eligible = chunk.is_new[candidates] | (chunk.ordinals[candidates] == waiting)
+            candidates = candidates[eligible & (chunk.ordinals[candidates] != -1)]
+            closed_by_group[group.name] = closed_openers(chunk, group, candidates)
+            lasts = np.flatnonzero(chunk.is_new)
+            if lasts.size:
+                s = int(chunk.group_start(group)[lasts[-1]])
+                still_open = s >= 0 and s not in set(closed_by_group[group.name].tolist())
+                if still_open:
+                    self.open_opener[group.name] = int(chunk.ordinals[s])
+                else:
+                    self.open_opener.pop(group.name, None)
+        return closed_by_group
 
     def _keep(self, chunk: Chunk) -> None:
         new_idx = np.flatnonzero(chunk.is_new)
@@ -468,7 +465,7 @@ class Run:
         )
 
 
-PHASE1, PHASE2 = "phase 1", "phase 2"  # the stream rules of a chunk
+PHASE1, PHASE2, OPENERS = "phase 1", "phase 2", "openers"  # the stream rules of a chunk
 SEGMENTS, FINAL = "segments", "end of file"  # the segments' format rules; end-of-file rules
 
 
@@ -504,15 +501,27 @@ def evaluate(passes: list[Pass], joined: Joined | None = None) -> None:
     kind = passes[0].kind
     if joined is None:
         joined = {}
-    elif kind != PHASE2:
-        joined.clear()  # new chunks
-    else:
+    elif kind == PHASE2:
         for scope in joined.values():
             scope.cache.clear()  # as Chunk.forget_values: phase 1 flagged zones
+    elif kind != OPENERS:  # openers see the values of phase 2, as on one chunk alone
+        joined.clear()  # new chunks
     if kind in (SEGMENTS, FINAL):
         evaluate_final(passes, joined)
         return
     batch = ChunkRows([p.chunk for p in passes]) if len(passes) > 1 else None
+    streamed: dict[str, list[int]] = {}  # per record type, the chunks with new records of it
+
+    def members_of(layout: str) -> list[int]:
+        found = streamed.get(layout)
+        if found is None:
+            found = streamed[layout] = []
+            for k, p in enumerate(passes):
+                idx = p.chunk.rows_of(layout)
+                if idx.size and p.chunk.is_new[idx].any():  # else only context rows
+                    found.append(k)
+        return found
+
     phase = 1 if kind == PHASE1 else 2
 
     def scope_of(layout: ir.Layout, members: list[int]) -> Scope:
@@ -527,6 +536,9 @@ def evaluate(passes: list[Pass], joined: Joined | None = None) -> None:
             found = joined[key] = Scope.joined(parts, batch)
         return found
 
+    if kind == OPENERS:
+        evaluate_openers(passes, scope_of, members_of)
+        return
     if phase == 2:
         if len(passes) > 1:
             for p, shared in zip(passes, batch_contributions(passes, scope_of), strict=True):
@@ -535,16 +547,14 @@ def evaluate(passes: list[Pass], joined: Joined | None = None) -> None:
             passes[0].run.contribute(passes[0].chunk, {})
     rules = plan.phase1 if phase == 1 else plan.phase2
     for layout_name, plans in rules.items():
-        parts: list[tuple[Pass, Scope, Ints]] = []
-        members: list[int] = []
-        for k, p in enumerate(passes):
-            idx = p.chunk.rows_of(layout_name)
-            if idx.size and p.chunk.is_new[idx].any():  # else only context rows: their
-                scope = layout_scope(p.chunk, plans[0].layout, p.run.env)  # flags came along
-                parts.append((p, scope, idx))
-                members.append(k)
-        if not parts:
+        members = members_of(layout_name)  # context rows only: their flags came along
+        if not members:
             continue
+        parts: list[tuple[Pass, Scope, Ints]] = []
+        for k in members:
+            p = passes[k]
+            scope = layout_scope(p.chunk, plans[0].layout, p.run.env)
+            parts.append((p, scope, p.chunk.rows_of(layout_name)))
         scopes = [scope for _, scope, _ in parts]
         whole = scope_of(plans[0].layout, members)
         screen = plan.screens.get((phase, layout_name))
@@ -558,6 +568,42 @@ def evaluate(passes: list[Pass], joined: Joined | None = None) -> None:
             for k, (p, scope, idx) in enumerate(parts):
                 lo, hi = bounds[k], bounds[k + 1]
                 p.run.emit(rp, scope, violated[lo:hi], unexplained[lo:hi], emit=p.chunk.is_new[idx])
+
+
+def evaluate_openers(
+    passes: list[Pass],
+    scope_of: Callable[[ir.Layout, list[int]], Scope],
+    members_of: Callable[[str], list[int]],
+) -> None:
+    """The opener rules (``mode opener``) of the groups each chunk completes: evaluated on
+    every opener of the chunk, on the scope the stream rules used (its values as they were),
+    reported for the openers whose group is complete."""
+    closed = [p.run.closed_groups(p.chunk) for p in passes]
+    for rp, group in passes[0].run.plan.openers:
+        due = [k for k in range(len(passes)) if closed[k][group.name].size]
+        if not due:
+            continue
+        streamed = members_of(rp.layout.name)
+        groups = [(streamed, [k for k in due if k in streamed])]
+        groups += [([k], [k]) for k in due if k not in streamed]  # context openers only
+        for members, report in groups:
+            if not report:
+                continue
+            whole = scope_of(rp.layout, members)
+            violated, unexplained = rp.fn(whole)
+            at = 0
+            for k in members:
+                p = passes[k]
+                scope = layout_scope(p.chunk, rp.layout, p.run.env)
+                lo, at = at, at + scope.n
+                if k in report:
+                    p.run.emit(
+                        rp,
+                        scope,
+                        violated[lo:at],
+                        unexplained[lo:at],
+                        emit=np.isin(scope.idx, closed[k][group.name]),
+                    )
 
 
 def evaluate_final(passes: list[Pass], joined: Joined) -> None:
