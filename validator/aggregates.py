@@ -99,7 +99,7 @@ class AggRuntime:
         n = chunk.n
         clean = cu is None or cx is None  # nothing unknown in this chunk: no running counts
         if cu is None or cx is None:
-            cu = cx = np.zeros(n, dtype=np.int64)
+            cu = cx = no_counts(n)
         self._c = (c, cu, cx)
         if self.node.this_key is not None:
             self._keyed_contributions(chunk, c, cu, cx, keyed_parts)
@@ -164,13 +164,12 @@ class AggRuntime:
 
         self._base_at = base_at
         # the group still open at the end of this chunk keeps its base for the next chunk
-        new_rows = np.flatnonzero(chunk.is_new)
-        if new_rows.size:
-            last = int(new_rows[-1])
-            opener = int(start[last])
-            if opener >= 0:
-                bv, bu, bx = base_at(np.array([opener]))
-                self.open_base = Totals(int(bv[0]), int(bu[0]), int(bx[0]))
+        last = chunk.last_new
+        opener = int(start[last]) if last >= 0 else -1
+        if opener >= 0 and chunk.is_new[opener]:
+            self.open_base = Totals(
+                int(s[opener] - c[opener]), int(u[opener] - cu[opener]), int(x[opener] - cx[opener])
+            )
 
     # ------------------------------------------------------------------ values
 
@@ -349,6 +348,20 @@ def source_contributions(
     if not any_unknown:
         return c, None, None, keyed_parts
     return c, cu, cx, keyed_parts
+
+
+_NO_COUNTS: dict[int, Ints] = {}
+
+
+def no_counts(n: int) -> Ints:
+    """A shared read-only array of n zero counts (a chunk with nothing unknown)."""
+    found = _NO_COUNTS.get(n)
+    if found is None:
+        if len(_NO_COUNTS) > 64:
+            _NO_COUNTS.clear()
+        found = _NO_COUNTS[n] = np.zeros(n, dtype=np.int64)
+        found.flags.writeable = False
+    return found
 
 
 def _mask(m: Bool | None, n: int) -> Bool:

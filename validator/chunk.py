@@ -71,6 +71,7 @@ class Chunk:
         self.scopes: dict[str, object] = {}  # layout -> Scope over all its rows (evaluate.py)
         self._holders: dict[tuple[str, int], Bool] = {}
         self._positions: dict[str, Ints] = {}
+        self._last_new: int | None = None
 
     # ------------------------------------------------------------------ rows by type
 
@@ -119,6 +120,14 @@ class Chunk:
             found = last.astype(np.int64)
             self._anchors[key] = found
         return found
+
+    @property
+    def last_new(self) -> int:
+        """Index of the last new row (-1 if none)."""
+        if self._last_new is None:
+            new = np.flatnonzero(self.is_new)
+            self._last_new = int(new[-1]) if new.size else -1
+        return self._last_new
 
     def last_of(self, layout: str) -> int:
         rows = self.rows_of(layout)
