@@ -31,6 +31,19 @@ from validator.report import AmountsResult, Destination, Finding, Sums
 REJECTED = frozenset({"rejected_blocking", "rejected_threshold"})
 
 
+_REFS: dict[tuple[str, int], tuple[ir.Zone, ir.ZoneRef]] = {}
+
+
+def _own_ref(layout: str, zone: ir.Zone) -> ir.ZoneRef:
+    """The zone read on its own record (one per zone: IR nodes hash deeply, so by identity;
+    the zone is kept alive with it)."""
+    found = _REFS.get((layout, id(zone)))
+    if found is None:
+        ref = ir.ZoneRef(access="self", record=layout, zone=zone, raw=False, ty=zone.value_type)
+        found = _REFS[(layout, id(zone))] = (zone, ref)
+    return found[1]
+
+
 @dataclass(slots=True)
 class AmountsRun:
     spec: ir.Amounts
@@ -41,7 +54,6 @@ class AmountsRun:
     invoices: list[np.ndarray] = field(default_factory=list)
     accounts: list[np.ndarray] = field(default_factory=list)
     amounts: list[np.ndarray] = field(default_factory=list)
-    _refs: dict[ir.Zone, ir.ZoneRef] = field(default_factory=dict)
 
     def add(self, chunk: Chunk, env: Env) -> None:
         """Collect the openers' destinations and the lines among the chunk's new records.
@@ -88,11 +100,7 @@ class AmountsRun:
             return empty, np.zeros(0, dtype=np.bool_), empty
         scope = layout_scope(chunk, chunk.layouts[chunk.layout_index[layout]], env)
         new = chunk.is_new[scope.idx]
-        ref = self._refs.get(zone)
-        if ref is None:
-            ref = ir.ZoneRef(access="self", record=layout, zone=zone, raw=False, ty=zone.value_type)
-            self._refs[zone] = ref
-        value = zone_value(scope, ref)
+        value = zone_value(scope, _own_ref(layout, zone))
         data = np.broadcast_to(np.asarray(value.data), (scope.n,))[new]
         unknown = value.unknown[new] if value.unknown is not None else np.zeros(data.size, np.bool_)
         return data, unknown, scope.idx[new]

@@ -29,6 +29,25 @@ def record_types(rows: Bytes2D, key_length: int) -> Ints:
     return np.where(ok, value, BAD_TYPE)
 
 
+_LOOKUPS: dict[int, tuple[tuple[ir.Layout, ...], dict[str, int], Ints]] = {}
+
+
+def _layout_lookup(layouts: tuple[ir.Layout, ...]) -> tuple[dict[str, int], Ints]:
+    """Layout index by name, and by 2-digit record type (-1: none); built once per plan."""
+    found = _LOOKUPS.get(id(layouts))
+    if found is None or found[0] is not layouts:
+        index = {lay.name: i for i, lay in enumerate(layouts)}
+        lookup = np.full(100, -1, dtype=np.int64)
+        for i, lay in enumerate(layouts):
+            if lay.key and lay.key.isdigit() and 0 <= int(lay.key) < 100:
+                lookup[int(lay.key)] = i
+        lookup.flags.writeable = False
+        if len(_LOOKUPS) > 16:
+            _LOOKUPS.clear()
+        found = _LOOKUPS[id(layouts)] = (layouts, index, lookup)
+    return found[1], found[2]
+
+
 class Chunk:
     """Rows plus the per-row facts rules are evaluated against."""
 
@@ -52,13 +71,8 @@ class Chunk:
         self.eof = eof
         self.final = final
         self.layouts = layouts
-        self.layout_index = {lay.name: i for i, lay in enumerate(layouts)}
+        self.layout_index, lookup = _layout_lookup(layouts)
         self.types = record_types(rows, key_length) if self.n else np.zeros(0, np.int64)
-        by_key = {int(lay.key): i for i, lay in enumerate(layouts) if lay.key and lay.key.isdigit()}
-        lookup = np.full(100, -1, dtype=np.int64)
-        for key, index in by_key.items():
-            if 0 <= key < 100:
-                lookup[key] = index
         valid = (self.types >= 0) & (self.types < 100)
         self.layout_of = np.where(valid, lookup[np.clip(self.types, 0, 99)], -1)
         self.flags: dict[str, Bool] = {}
