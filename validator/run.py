@@ -197,9 +197,10 @@ class Run:
                     record_type=key.decode("latin-1"),
                 )
             )
-        suspect = (chunk.rows.min(axis=1) < PRINTABLE_LOW) | (
-            chunk.rows.max(axis=1) > PRINTABLE_HIGH
-        )
+        rows = chunk.rows
+        if not rows.size or (rows.min() >= PRINTABLE_LOW and rows.max() <= PRINTABLE_HIGH):
+            return  # the usual case, told by two whole-array reductions
+        suspect = (rows.min(axis=1) < PRINTABLE_LOW) | (rows.max(axis=1) > PRINTABLE_HIGH)
         rows_bad = np.flatnonzero(new & suspect)
         for i in rows_bad:
             bad = (chunk.rows[i] < PRINTABLE_LOW) | (chunk.rows[i] > PRINTABLE_HIGH)
