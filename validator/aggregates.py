@@ -106,8 +106,8 @@ class AggRuntime:
             return
         self._s = self.total.value + np.cumsum(c)
         if clean:  # constant running counts: read-only views, nothing allocated
-            self._u = np.broadcast_to(np.int64(self.total.unknown), (n,))
-            self._x = np.broadcast_to(np.int64(self.total.unexplained), (n,))
+            self._u = _constant(self.total.unknown, n)
+            self._x = _constant(self.total.unexplained, n)
         else:
             self._u = self.total.unknown + np.cumsum(cu)
             self._x = self.total.unexplained + np.cumsum(cx)
@@ -362,6 +362,10 @@ def no_counts(n: int) -> Ints:
         found = _NO_COUNTS[n] = np.zeros(n, dtype=np.int64)
         found.flags.writeable = False
     return found
+
+
+def _constant(count: int, n: int) -> Ints:
+    return no_counts(n) if count == 0 else np.broadcast_to(np.int64(count), (n,))
 
 
 def _mask(m: Bool | None, n: int) -> Bool:

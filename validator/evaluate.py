@@ -152,7 +152,11 @@ class Scope:
     def rows(self) -> np.ndarray:
         """This scope's records, gathered once (row-major)."""
         if self._rows is None:
-            if self.parts is not None:
+            if self.batch is not None and self.parts is not None:  # one gather
+                offset = self.batch.offset
+                at = np.concatenate([p.idx + offset[id(p.chunk)] for p in self.parts])
+                self._rows = self.batch.rows[at]
+            elif self.parts is not None:
                 self._rows = np.concatenate([p.rows for p in self.parts])
             else:
                 self._rows = self.chunk.rows[self.idx]
