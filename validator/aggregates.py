@@ -350,18 +350,17 @@ def source_contributions(
     return c, cu, cx, keyed_parts
 
 
-_NO_COUNTS: dict[int, Ints] = {}
+_NO_COUNTS = [np.zeros(0, dtype=np.int64)]
 
 
 def no_counts(n: int) -> Ints:
-    """A shared read-only array of n zero counts (a chunk with nothing unknown)."""
-    found = _NO_COUNTS.get(n)
-    if found is None:
-        if len(_NO_COUNTS) > 64:
-            _NO_COUNTS.clear()
-        found = _NO_COUNTS[n] = np.zeros(n, dtype=np.int64)
-        found.flags.writeable = False
-    return found
+    """n zero counts (a chunk with nothing unknown): a read-only view of one shared array."""
+    zeros = _NO_COUNTS[0]
+    if zeros.size < n:
+        zeros = np.zeros(max(n, 2 * zeros.size), dtype=np.int64)
+        zeros.flags.writeable = False
+        _NO_COUNTS[0] = zeros
+    return zeros[:n]
 
 
 def _constant(count: int, n: int) -> Ints:
