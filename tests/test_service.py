@@ -6,8 +6,6 @@ import asyncio
 import datetime as dt
 import io
 import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,11 +17,11 @@ from fastapi.testclient import TestClient
 from api.service import create_app
 from benchmarks.local_server import local_server
 from compiler import Compiled
+from tests.commands import rulebook
 from validator import validate
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
-CLI = [sys.executable, "-m", "api.cli"]
 
 
 @pytest.fixture(scope="module")
@@ -90,13 +88,7 @@ def test_validate_equals_the_cli_json_field_by_field(client: TestClient) -> None
         headers={"content-type": "application/octet-stream"},
     )
     assert response.status_code == 200
-    cli = subprocess.run(
-        [*CLI, "validate", str(path), "--format", "json", "--today", "2026-11-01"],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        check=False,
-    )
+    cli = rulebook("validate", str(path), "--format", "json", "--today", "2026-11-01")
     assert cli.returncode == 1
     http, expected = response.json(), json.loads(cli.stdout)
     assert http.keys() == expected.keys()
@@ -215,13 +207,7 @@ def test_validator_processes_give_the_same_reports() -> None:
                 params={"name": path.name, "today": "2026-11-01"},
                 timeout=30,
             ).json()
-            cli = subprocess.run(
-                [*CLI, "validate", str(path), "--format", "json", "--today", "2026-11-01"],
-                capture_output=True,
-                text=True,
-                cwd=ROOT,
-                check=False,
-            )
+            cli = rulebook("validate", str(path), "--format", "json", "--today", "2026-11-01")
             assert report == json.loads(cli.stdout), path.name
     assert "[2 validator processes]" in server.output
 
@@ -273,12 +259,7 @@ def test_answer_equals_the_cli_answer(client: TestClient, tmp_path: Path) -> Non
     body = response.json()
     assert body["verdict"] == body["report"]["verdict"] == "rejected_threshold"
     assert [a["message"] for a in body["answers"]] == ["931000", "920099"]
-    cli = subprocess.run(
-        [*CLI, "answer", str(path), "--out", str(tmp_path), "--today", "2026-11-01"],
-        capture_output=True,
-        cwd=ROOT,
-        check=False,
-    )
+    cli = rulebook("answer", str(path), "--out", str(tmp_path), "--today", "2026-11-01")
     assert cli.returncode == 0, cli.stderr
     for answer in body["answers"]:
         written = (tmp_path / f"wrong-niss.{answer['message']}").read_bytes()
