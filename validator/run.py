@@ -380,9 +380,7 @@ class Run:
         emit: Bool | None = None,
     ) -> None:
         """Record findings for the rows to report; flag every violated row (context too)."""
-        if not violated.any() and (
-            unexplained is no_rows(len(unexplained)) or not unexplained.any()
-        ):
+        if silent(violated, unexplained):
             return
         rule = rp.rule
         chunk = scope.chunk
@@ -466,6 +464,13 @@ class Run:
         )
 
 
+def silent(violated: Bool, unexplained: Bool) -> bool:
+    """Whether a rule's result has nothing to report (no violation, nothing unexplained)."""
+    return not violated.any() and (
+        unexplained is no_rows(len(unexplained)) or not unexplained.any()
+    )
+
+
 PHASE1, PHASE2, OPENERS = "phase 1", "phase 2", "openers"  # the stream rules of a chunk
 SEGMENTS, FINAL = "segments", "end of file"  # the segments' format rules; end-of-file rules
 
@@ -481,12 +486,35 @@ class Pass:
 
 @dataclass(frozen=True, slots=True)
 class Emit:
-    """How an end-of-file rule's findings are reported: on a segment, on the sending, or on
+    """How a rule's findings in one file are reported: on a segment, on the sending, or on
     the records of its scope marked in ``rows``."""
 
     segment: str | None = None
     sending: bool = False
     rows: Bool | None = None
+
+
+Target = tuple[Run, Scope, Emit | None]  # a file's part of an evaluation (None: not reported)
+
+
+def scatter(rp: RulePlan, targets: list[Target], violated: Bool, unexplained: Bool) -> None:
+    """A rule's result on a scope that is the targets' scopes one after the other: each
+    file's share goes to its own validation."""
+    if silent(violated, unexplained):
+        return
+    at = 0
+    for run, scope, how in targets:
+        lo, at = at, at + scope.n
+        if how is not None:
+            run.emit(
+                rp,
+                scope,
+                violated[lo:at],
+                unexplained[lo:at],
+                segment=how.segment,
+                sending=how.sending,
+                emit=how.rows,
+            )
 
 
 Joined = dict[tuple[str, tuple[int, ...]], Scope]  # (layout, ids of the chunks) -> scope
@@ -551,24 +579,15 @@ def evaluate(passes: list[Pass], joined: Joined | None = None) -> None:
         members = members_of(layout_name)  # context rows only: their flags came along
         if not members:
             continue
-        parts: list[tuple[Pass, Scope, Ints]] = []
+        targets: list[Target] = []
         for k in members:
             p = passes[k]
             scope = layout_scope(p.chunk, plans[0].layout, p.run.env)
-            parts.append((p, scope, p.chunk.rows_of(layout_name)))
-        scopes = [scope for _, scope, _ in parts]
+            targets.append((p.run, scope, Emit(rows=p.chunk.is_new[scope.idx])))
         whole = scope_of(plans[0].layout, members)
         screen = plan.screens.get((phase, layout_name))
-        bounds = np.cumsum([0] + [scope.n for scope in scopes]).tolist()
         for rp in plans if screen is None else screen.keep(whole, plans):
-            violated, unexplained = rp.fn(whole)
-            if not violated.any() and (
-                unexplained is no_rows(len(unexplained)) or not unexplained.any()
-            ):
-                continue
-            for k, (p, scope, idx) in enumerate(parts):
-                lo, hi = bounds[k], bounds[k + 1]
-                p.run.emit(rp, scope, violated[lo:hi], unexplained[lo:hi], emit=p.chunk.is_new[idx])
+            scatter(rp, targets, *rp.fn(whole))
 
 
 def evaluate_openers(
@@ -590,21 +609,13 @@ def evaluate_openers(
         for members, report in groups:
             if not report:
                 continue
-            whole = scope_of(rp.layout, members)
-            violated, unexplained = rp.fn(whole)
-            at = 0
+            targets: list[Target] = []
             for k in members:
                 p = passes[k]
                 scope = layout_scope(p.chunk, rp.layout, p.run.env)
-                lo, at = at, at + scope.n
-                if k in report:
-                    p.run.emit(
-                        rp,
-                        scope,
-                        violated[lo:at],
-                        unexplained[lo:at],
-                        emit=np.isin(scope.idx, closed[k][group.name]),
-                    )
+                how = Emit(rows=np.isin(scope.idx, closed[k][group.name])) if k in report else None
+                targets.append((p.run, scope, how))
+            scatter(rp, targets, *rp.fn(scope_of(rp.layout, members)))
 
 
 def evaluate_final(passes: list[Pass], joined: Joined) -> None:
@@ -616,38 +627,25 @@ def evaluate_final(passes: list[Pass], joined: Joined) -> None:
         early = rp.layout.kind == "segment" and rp.rule.phase == 1
         if early != segments:
             continue  # the segments' own format rules run once, before the records
-        parts: list[tuple[Pass, Scope, Emit]] = []
+        targets: list[Target] = []
         for p in passes:
             found = p.run.final_scope(p.chunk, rp)
             if found is not None:
-                parts.append((p, *found))
-        if not parts:
+                targets.append((p.run, *found))
+        if not targets:
             continue
-        scopes = [scope for _, scope, _ in parts]
+        scopes = [scope for _, scope, _ in targets]
         if len(scopes) == 1:
             whole = scopes[0]
         elif rp.rule.per_sending:
             whole = Scope.joined(scopes)  # a scope of its own, as for one file
         else:
             key = (f"{rp.layout.name} {rp.rule.phase}", tuple(id(s) for s in scopes))
-            whole = joined.get(key) or joined.setdefault(key, Scope.joined(scopes))
-        violated, unexplained = rp.fn(whole)
-        if not violated.any() and (
-            unexplained is no_rows(len(unexplained)) or not unexplained.any()
-        ):
-            continue
-        bounds = np.cumsum([0] + [scope.n for scope in scopes]).tolist()
-        for k, (p, scope, how) in enumerate(parts):
-            lo, hi = bounds[k], bounds[k + 1]
-            p.run.emit(
-                rp,
-                scope,
-                violated[lo:hi],
-                unexplained[lo:hi],
-                segment=how.segment,
-                sending=how.sending,
-                emit=how.rows,
-            )
+            found_joined = joined.get(key)
+            if found_joined is None:
+                found_joined = joined[key] = Scope.joined(scopes)
+            whole = found_joined
+        scatter(rp, targets, *rp.fn(whole))
 
 
 def batch_contributions(
@@ -735,12 +733,8 @@ def validate(
     block_records: int = DEFAULT_BLOCK_RECORDS,
 ) -> Report:
     """Validate one file; never raises for bad file content (bad input becomes findings)."""
-    (report,) = drive(
-        [
-            validation(
-                compiled, stream, name=name, today=today, as_of=as_of, block_records=block_records
-            )
-        ]
+    (report,) = validate_many(
+        compiled, [(name, stream)], today=today, as_of=as_of, block_records=block_records
     )
     return report
 
