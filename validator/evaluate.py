@@ -398,13 +398,23 @@ def zone_source(scope: Scope, ref: ir.ZoneRef) -> tuple[np.ndarray, Bool | None,
         missing = np.ones(scope.n, dtype=np.bool_)
     else:
         src = chunk.source_rows(scope.idx, ref.access, ref.record)
-        missing = src < 0
-        if ref.access in ("previous", "next"):
-            holds = chunk.holds(zone.name, zone.offset)  # by layout index, -1 last
-            missing = missing | ~holds[chunk.layout_of[np.maximum(src, 0)]]
-        text = np.ascontiguousarray(chunk.rows[np.maximum(src, 0), zone.offset : zone.end].T)
+        text, missing = read_records(chunk, chunk.rows, chunk.layout_of, src, ref)
         flagged = chunk.flagged(zone.name, src)
     return text, missing, flagged
+
+
+def read_records(
+    chunk: Chunk, rows: np.ndarray, layout_of: Ints, src: Ints, ref: ir.ZoneRef
+) -> tuple[np.ndarray, Bool]:
+    """The zone's characters in rows ``src`` of ``rows`` (-1: no such record), and the
+    records missing: none, or (previous / next record) one without that zone."""
+    zone = ref.zone
+    safe = np.maximum(src, 0)
+    missing = src < 0
+    if ref.access in ("previous", "next"):
+        holds = chunk.holds(zone.name, zone.offset)  # by layout index, -1 last
+        missing = missing | ~holds[layout_of[safe]]
+    return np.ascontiguousarray(rows[safe, zone.offset : zone.end].T), missing
 
 
 def batch_source(scope: Scope, ref: ir.ZoneRef) -> tuple[np.ndarray, Bool | None, Bool | None]:
@@ -413,12 +423,8 @@ def batch_source(scope: Scope, ref: ir.ZoneRef) -> tuple[np.ndarray, Bool | None
     assert scope.parts is not None and scope.batch is not None
     zone = ref.zone
     own, rows = scope.sources(ref.access, ref.record)
-    safe = np.maximum(rows, 0)
-    missing = rows < 0
-    if ref.access in ("previous", "next"):
-        holds = scope.parts[0].chunk.holds(zone.name, zone.offset)  # by layout index, -1 last
-        missing = missing | ~holds[scope.batch.layout_of[safe]]
-    text = np.ascontiguousarray(scope.batch.rows[safe, zone.offset : zone.end].T)
+    batch = scope.batch
+    text, missing = read_records(scope.parts[0].chunk, batch.rows, batch.layout_of, rows, ref)
     flagged = None
     if any(zone.name in p.chunk.flags for p in scope.parts):
         flagged = join_masks(
