@@ -177,26 +177,28 @@ class Batcher:
         finally:
             self.running -= 1
 
+    async def _live_pool(self, broken: Executor | None = None) -> Executor:
+        """The validator processes: started if the app's lifespan did not start them, and
+        new ones in place of ``broken`` (unless a concurrent batch replaced it already)."""
+        async with self.starting:
+            if broken is not None and self.pool is broken:
+                self.pool = None
+                broken.shutdown(wait=False, cancel_futures=True)
+            if self.pool is None:
+                await anyio.to_thread.run_sync(self.start)
+        assert self.pool is not None
+        return self.pool
+
     async def _run(self, batch: list[Job]) -> list[Outcome]:
         files = [(job.name, job.data) for job in batch]
         today, as_of = batch[0].dates
-        if self.workers > 1:
-            if self.pool is None:  # not started with the app (its lifespan did not run)
-                async with self.starting:
-                    await anyio.to_thread.run_sync(self.start)
-            pool = self.pool
-            assert pool is not None
-            try:
-                return await asyncio.wrap_future(pool.submit(_worker_validate, files, today, as_of))
-            except BrokenProcessPool:  # a validator process died (killed, out of memory)
-                async with self.starting:
-                    if self.pool is pool:  # not yet replaced by a concurrent batch
-                        self.pool = None
-                        pool.shutdown(wait=False, cancel_futures=True)
-                        await anyio.to_thread.run_sync(self.start)
-                assert self.pool is not None
-                future = self.pool.submit(_worker_validate, files, today, as_of)
-                return await asyncio.wrap_future(future)  # once: a file that kills it fails
-        return await anyio.to_thread.run_sync(
-            validate_files, self.compiled, files, today, as_of, limiter=self.limiter
-        )
+        if self.workers == 1:
+            return await anyio.to_thread.run_sync(
+                validate_files, self.compiled, files, today, as_of, limiter=self.limiter
+            )
+        pool = await self._live_pool()
+        try:
+            return await asyncio.wrap_future(pool.submit(_worker_validate, files, today, as_of))
+        except BrokenProcessPool:  # a validator process died (killed, out of memory): once more
+            pool = await self._live_pool(broken=pool)  # a file that kills it again fails
+            return await asyncio.wrap_future(pool.submit(_worker_validate, files, today, as_of))
