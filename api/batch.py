@@ -105,7 +105,7 @@ class Batcher:
     workers: int = 1
     waiting: list[Job] = field(default_factory=list)
     running: int = 0  # batches being validated
-    batches: int = 0  # batches validated, and files in them (for the tests and benchmarks)
+    batches: int = 0  # batches validated, and files in them (the tests read them)
     files: int = 0
     pool: Executor | None = None
     tasks: set[asyncio.Task[None]] = field(default_factory=set)

@@ -256,9 +256,10 @@ def keyed_values(runtimes: list[AggRuntime], scopes: list[Scope], k: Val) -> Val
     aggregate runtime each (the files of a batch; ``k``: the records' keys, one after the
     other): the sums so far of each file's contributions with the same key, sorted once."""
     qkeys = np.broadcast_to(np.asarray(k.data, dtype=np.int64), (sum(s.n for s in scopes),))
-    contrib = [r._contrib for r in runtimes]
-    assert all(c is not None for c in contrib)
-    parts = [c for c in contrib if c is not None]
+    parts = []
+    for runtime in runtimes:
+        assert runtime._contrib is not None  # contributions of this chunk, by end_chunk's time
+        parts.append(runtime._contrib)
     p = np.concatenate([c[0] for c in parts])
     qpos = np.concatenate([s.idx for s in scopes])
     owner = np.concatenate(
