@@ -6,8 +6,11 @@ Output: each request's report, the same as validating its file alone.
 A rule costs tens of numpy calls whatever the number of records, so on a 1,000-record file
 most of a validation is that fixed cost. Requests that wait while a batch is being validated
 form the next batch: ``validator.run.validate_many`` evaluates their records together. A
-lone request is validated at once: batching adds no delay, it only shares the work that
-concurrent requests would each have done.
+lone request is validated at once. Under load, each validator takes its share of the
+requests in the service (waiting or being validated), and a validator that becomes free
+waits a little (at most MAX_GATHER) for its share when requests have lately come many at
+once: otherwise, in a closed loop of clients, one validator takes the single request that
+came first and the others pile up behind the other validator.
 
 With one worker the batches run in a thread of the HTTP process (one at a time: they are
 CPU-bound). With N workers, N validator processes (each with the compiled rulebook) take
@@ -22,8 +25,10 @@ import asyncio
 import datetime as dt
 import io
 import multiprocessing
+from collections.abc import AsyncIterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 import anyio
@@ -35,6 +40,8 @@ from validator.run import validate_many
 
 MAX_FILES = 32  # files per batch
 MAX_BATCH_BYTES = 64 * 1024 * 1024  # bytes per batch (a single larger file goes alone)
+MAX_GATHER = 0.015  # seconds a batch waits at most for more files (see Batcher._gather)
+LOAD_WINDOW = 0.5  # seconds over which the number of concurrent requests is remembered
 
 Files = list[tuple[str, bytes]]
 Outcome = Report | Exception
@@ -96,6 +103,26 @@ def _ready(_index: int) -> bool:
     return bool(_WORKER_BOOK)
 
 
+@dataclass(slots=True)
+class LoadGauge:
+    """The most requests seen in the service at once, lately (this window and the last)."""
+
+    window: float = LOAD_WINDOW
+    started: float = 0.0
+    peak: int = 0
+    previous: int = 0
+
+    def note(self, count: int, now: float) -> None:
+        if now - self.started >= self.window:
+            self.previous = self.peak if now - self.started < 2 * self.window else 0
+            self.started, self.peak = now, 0
+        self.peak = max(self.peak, count)
+
+    def recent(self, now: float) -> int:
+        self.note(0, now)
+        return max(self.peak, self.previous)
+
+
 @dataclass
 class Batcher:
     """The waiting requests of the HTTP process and the validators they go to."""
@@ -104,12 +131,50 @@ class Batcher:
     limiter: anyio.CapacityLimiter  # CPU-bound work in this process (workers == 1)
     workers: int = 1
     waiting: list[Job] = field(default_factory=list)
-    running: int = 0  # batches being validated
+    running: int = 0  # tasks taking batches (at most ``workers``)
+    validating: int = 0  # files in the batches being validated
     batches: int = 0  # batches validated, and files in them (the tests read them)
     files: int = 0
     pool: Executor | None = None
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
     starting: asyncio.Lock = field(default_factory=asyncio.Lock)
+    arriving: int = 0  # small bodies being received
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)  # a job came
+    load: LoadGauge = field(default_factory=LoadGauge)
+
+    def _note_load(self) -> None:
+        count = self.arriving + len(self.waiting) + self.validating
+        self.load.note(count, asyncio.get_running_loop().time())
+
+    @asynccontextmanager
+    async def receiving(self) -> AsyncIterator[None]:
+        """Around the reading of a small body: it counts in the load from its first byte."""
+        self.arriving += 1
+        self._note_load()
+        try:
+            yield
+        finally:
+            self.arriving -= 1
+
+    async def _gather(self) -> None:
+        """Before a batch is formed, when requests have lately come many at once (bodies
+        being received count), wait until this validator's share of them is there, at most
+        MAX_GATHER: under load a validator that just finished would otherwise take the one
+        file waiting, and a file validated alone costs several times its share of a batch.
+        A lone request, or one per validator, does not wait."""
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        deadline = now + MAX_GATHER
+        want = min(MAX_FILES, -(-self.load.recent(now) // self.workers))
+        while len(self.waiting) < want:
+            left = deadline - loop.time()
+            if left <= 0:
+                return
+            self.arrived.clear()
+            try:
+                await asyncio.wait_for(self.arrived.wait(), left)
+            except TimeoutError:
+                return
 
     def start(self) -> None:
         """Start the validator processes (with more than one worker) and wait until each
@@ -133,6 +198,8 @@ class Batcher:
     ) -> Report:
         job = Job(data, name, today, as_of, asyncio.get_running_loop().create_future())
         self.waiting.append(job)
+        self._note_load()
+        self.arrived.set()
         if self.running < self.workers:
             self.running += 1
             task = asyncio.create_task(self._work())
@@ -141,11 +208,15 @@ class Batcher:
         return await job.done
 
     def _next_batch(self) -> list[Job]:
+        """The first waiting job and those that can go with it, up to this validator's
+        share of the files waiting or being validated: the load is split evenly between
+        the validators, not taken whole by the first one free while the others idle."""
+        share = min(MAX_FILES, -(-(len(self.waiting) + self.validating) // self.workers))
         dates = self.waiting[0].dates
         batch: list[Job] = []
         size = 0
         for job in self.waiting:
-            if job.dates != dates or len(batch) == MAX_FILES:
+            if job.dates != dates or len(batch) == share:
                 continue
             if batch and size + len(job.data) > MAX_BATCH_BYTES:
                 continue
@@ -158,13 +229,17 @@ class Batcher:
     async def _work(self) -> None:
         try:
             while self.waiting:
+                await self._gather()
                 batch = self._next_batch()
                 if not batch:
                     continue
+                self.validating += len(batch)
                 try:
                     outcomes = await self._run(batch)
                 except Exception as exc:  # the validator process died: these requests fail
                     outcomes = [exc] * len(batch)
+                finally:
+                    self.validating -= len(batch)
                 self.batches += 1
                 self.files += len(batch)
                 for job, outcome in zip(batch, outcomes, strict=True):

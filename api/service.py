@@ -411,7 +411,8 @@ def create_app(
         if declared.isdigit() and int(declared) <= SMALL_BODY:
             # a small file: read it whole; validated together with the small files of the
             # other requests waiting (api/batch.py), one CPU-bound batch at a time per process
-            data = await whole_body(request, limit)
+            async with batcher.receiving():
+                data = await whole_body(request, limit)
             if isinstance(data, JSONResponse):
                 return data
             report = await batcher.validate(data, name, *dates)
