@@ -104,6 +104,13 @@ class AggRuntime:
         if self.node.this_key is not None:
             self._keyed_contributions(chunk, c, cu, cx, keyed_parts)
             return
+        if self.mode == "final":  # read at the end of the file only: the totals suffice
+            t = self.total
+            unknown = (0, 0) if clean else (int(cu.sum()), int(cx.sum()))
+            self.total = Totals(
+                t.value + int(c.sum()), t.unknown + unknown[0], t.unexplained + unknown[1]
+            )
+            return
         self._s = self.total.value + np.cumsum(c)
         if clean:  # constant running counts: read-only views, nothing allocated
             self._u = _constant(self.total.unknown, n)
@@ -232,15 +239,21 @@ class AggRuntime:
         """Fold this chunk's keyed contributions into the carried totals."""
         if self._contrib is not None and self._unkeyed_run is not None:
             _, kk, c, cu, cx = self._contrib
-            keys, which = np.unique(kk, return_inverse=True)
-            sums = np.zeros((3, keys.size), dtype=np.int64)  # exact sums, per key
-            for row, a in enumerate((c, cu, cx)):
-                np.add.at(sums[row], which, a)
-            for j, key in enumerate(keys.tolist()):
-                t = self.keyed.setdefault(key, Totals())
-                t.value += int(sums[0][j])
-                t.unknown += int(sums[1][j])
-                t.unexplained += int(sums[2][j])
+            if kk.size:
+                order = np.argsort(kk, kind="stable")
+                sorted_keys = kk[order]
+                starts = np.flatnonzero(
+                    np.concatenate(([True], sorted_keys[1:] != sorted_keys[:-1]))
+                )
+                # exact sums per key (int64), the three columns in one reduction
+                sums = np.add.reduceat(np.stack((c, cu, cx))[:, order], starts, axis=1)
+                for key, value, unknown, unexplained in zip(
+                    sorted_keys[starts].tolist(), *sums.tolist(), strict=True
+                ):
+                    t = self.keyed.setdefault(key, Totals())
+                    t.value += value
+                    t.unknown += unknown
+                    t.unexplained += unexplained
             uk_u, uk_x = self._unkeyed_run
             if uk_u.size:
                 self.unkeyed = Totals(0, int(uk_u[-1]), int(uk_x[-1]))
