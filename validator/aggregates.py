@@ -23,7 +23,8 @@ from validator.chunk import Chunk
 from validator.evaluate import AggregateValues, Env, Fn, Scope, join_vals, layout_scope
 from validator.values import Bool, Ints, Val, truth
 
-Contributions = tuple[Ints, Ints | None, Ints | None, list[tuple[Ints, Ints, Bool, Bool]]]
+KeyedPart = tuple[Ints, Ints, Bool | None, Bool | None]  # rows, keys, unknown, unexplained
+Contributions = tuple[Ints, Ints | None, Ints | None, list[KeyedPart]]
 
 
 @dataclass(slots=True)
@@ -94,7 +95,7 @@ class AggRuntime:
         c: Ints,
         cu: Ints | None,
         cx: Ints | None,
-        keyed_parts: list[tuple[Ints, Ints, Bool, Bool]],
+        keyed_parts: list[KeyedPart],
     ) -> None:
         n = chunk.n
         clean = cu is None or cx is None  # nothing unknown in this chunk: no running counts
@@ -129,18 +130,29 @@ class AggRuntime:
         c: Ints,
         cu: Ints,
         cx: Ints,
-        parts: list[tuple[Ints, Ints, Bool, Bool]],
+        parts: list[KeyedPart],
     ) -> None:
         n = chunk.n
+        if all(kunk is None for _, _, kunk, _ in parts):  # every key known: nothing unkeyed
+            p = np.concatenate([idx for idx, _, _, _ in parts]) if parts else np.zeros(0, np.int64)
+            k = np.concatenate([kd for _, kd, _, _ in parts]) if parts else np.zeros(0, np.int64)
+            self._contrib = (p, k, c[p], cu[p], cx[p])
+            u = self.unkeyed
+            self._unkeyed_run = (_constant(u.unknown, n), _constant(u.unexplained, n))
+            return
         key_unknown = np.zeros(n, dtype=np.int64)
         key_unx = np.zeros(n, dtype=np.int64)
         pos: list[Ints] = []
         keys: list[Ints] = []
         for idx, kdata, kunk, kunx in parts:
+            if kunk is None:
+                pos.append(idx)
+                keys.append(kdata)
+                continue
             involved = (c[idx] != 0) | (cu[idx] != 0)
             bad = kunk & involved
             key_unknown[idx] = bad
-            key_unx[idx] = bad & kunx
+            key_unx[idx] = bad & _mask(kunx, idx.size)
             good = ~kunk
             pos.append(idx[good])
             keys.append(kdata[good])
@@ -325,7 +337,7 @@ def source_contributions(
     cu = np.zeros(n, dtype=np.int64)
     cx = np.zeros(n, dtype=np.int64)
     any_unknown = False
-    keyed_parts: list[tuple[Ints, Ints, Bool, Bool]] = []
+    keyed_parts: list[KeyedPart] = []
     for part in parts:
         found = rows(part.layout)
         if found is None:
@@ -358,7 +370,11 @@ def source_contributions(
         if part.key is not None:
             k = part.key(scope)
             kdata = np.broadcast_to(np.asarray(k.data, dtype=np.int64), (m,))
-            keyed_parts.append((idx, kdata, _mask(k.unknown, m), _mask(k.unexplained, m)))
+            if k.unknown is None or not k.unknown.any():
+                keyed_parts.append((idx, kdata, None, None))
+            else:
+                kunk = np.broadcast_to(k.unknown, (m,))
+                keyed_parts.append((idx, kdata, kunk, _mask(k.unexplained, m)))
     if not any_unknown:
         return c, None, None, keyed_parts
     return c, cu, cx, keyed_parts

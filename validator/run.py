@@ -685,7 +685,14 @@ def batch_contributions(
             own_keyed = []
             for idx, kdata, kunk, kunx in keyed:
                 a, b = np.searchsorted(idx, [lo, hi]).tolist()
-                own_keyed.append((idx[a:b] - lo, kdata[a:b], kunk[a:b], kunx[a:b]))
+                own_keyed.append(
+                    (
+                        idx[a:b] - lo,
+                        kdata[a:b],
+                        None if kunk is None else kunk[a:b],
+                        None if kunx is None else kunx[a:b],
+                    )
+                )
             shared[k][agg.share] = (
                 c[lo:hi],
                 cu[lo:hi] if unknown and cu is not None else None,
