@@ -68,6 +68,8 @@ class AggRuntime:
     _contrib: tuple[Ints, Ints, Ints, Ints, Ints] | None = None  # pos, key, c, u, x
     _unkeyed_run: tuple[Ints, Ints] | None = None
     _base_at: Callable[[Ints], tuple[Ints, Ints, Ints]] | None = None
+    _base_value_at: Callable[[Ints], Ints] | None = None
+    _clean: bool = False  # no unknown contribution so far: the running counts are all 0
 
     # ------------------------------------------------------------------ contributions
 
@@ -112,6 +114,7 @@ class AggRuntime:
                 t.value + int(c.sum()), t.unknown + unknown[0], t.unexplained + unknown[1]
             )
             return
+        self._clean = clean and self.total.unknown == 0 and self.total.unexplained == 0
         self._s = self.total.value + np.cumsum(c)
         if clean:  # constant running counts: read-only views, nothing allocated
             self._u = _constant(self.total.unknown, n)
@@ -181,7 +184,12 @@ class AggRuntime:
                 np.where(new, x[safe] - cx[safe], base.unexplained),
             )
 
+        def base_value_at(starts: Ints) -> Ints:
+            safe = np.maximum(starts, 0)
+            return np.where(chunk.is_new[safe], s[safe] - c[safe], base.value)
+
         self._base_at = base_at
+        self._base_value_at = base_value_at
         # the group still open at the end of this chunk keeps its base for the next chunk
         last = chunk.last_new
         opener = int(start[last]) if last >= 0 else -1
@@ -200,6 +208,8 @@ class AggRuntime:
         assert self._s is not None and self._u is not None and self._x is not None
         idx = scope.idx
         if self.group is None:
+            if self._clean:
+                return Val(self._s[idx])
             return _val(self._s[idx], self._u[idx], self._x[idx])
         assert self._base_at is not None
         start = scope.chunk.group_start(self.group)
@@ -210,6 +220,12 @@ class AggRuntime:
             at = ends[np.maximum(starts, 0)]
         else:
             at = idx
+        if self._clean:  # the counts are 0: only the values and the rows outside a group
+            assert self._base_value_at is not None
+            value = self._s[at] - self._base_value_at(starts)
+            if outside.any():
+                return Val(value, outside, np.zeros(idx.size, dtype=np.bool_))
+            return Val(value)
         bv, bu, bx = self._base_at(starts)
         value = self._s[at] - bv
         unknown = (self._u[at] - bu) > 0
@@ -273,7 +289,7 @@ class AggRuntime:
         self._unkeyed_run = None
         self._s = self._u = self._x = None
         self._c = None
-        self._base_at = None
+        self._base_at = self._base_value_at = None
 
 
 def keyed_values(runtimes: list[AggRuntime], scopes: list[Scope], k: Val) -> Val:
