@@ -69,7 +69,7 @@ class AggRuntime:
     _unkeyed_run: tuple[Ints, Ints] | None = None
     _base_at: Callable[[Ints], tuple[Ints, Ints, Ints]] | None = None
     _base_value_at: Callable[[Ints], Ints] | None = None
-    _clean: bool = False  # no unknown contribution so far: the running counts are all 0
+    tainted: bool = False  # an unknown contribution (or key) was seen: counts may not be 0
 
     # ------------------------------------------------------------------ contributions
 
@@ -103,6 +103,8 @@ class AggRuntime:
         clean = cu is None or cx is None  # nothing unknown in this chunk: no running counts
         if cu is None or cx is None:
             cu = cx = no_counts(n)
+        else:
+            self.tainted = True
         self._c = (c, cu, cx)
         if self.node.this_key is not None:
             self._keyed_contributions(chunk, c, cu, cx, keyed_parts)
@@ -114,7 +116,6 @@ class AggRuntime:
                 t.value + int(c.sum()), t.unknown + unknown[0], t.unexplained + unknown[1]
             )
             return
-        self._clean = clean and self.total.unknown == 0 and self.total.unexplained == 0
         self._s = self.total.value + np.cumsum(c)
         if clean:  # constant running counts: read-only views, nothing allocated
             self._u = _constant(self.total.unknown, n)
@@ -143,6 +144,7 @@ class AggRuntime:
             u = self.unkeyed
             self._unkeyed_run = (_constant(u.unknown, n), _constant(u.unexplained, n))
             return
+        self.tainted = True
         key_unknown = np.zeros(n, dtype=np.int64)
         key_unx = np.zeros(n, dtype=np.int64)
         pos: list[Ints] = []
@@ -208,7 +210,7 @@ class AggRuntime:
         assert self._s is not None and self._u is not None and self._x is not None
         idx = scope.idx
         if self.group is None:
-            if self._clean:
+            if not self.tainted:
                 return Val(self._s[idx])
             return _val(self._s[idx], self._u[idx], self._x[idx])
         assert self._base_at is not None
@@ -220,7 +222,7 @@ class AggRuntime:
             at = ends[np.maximum(starts, 0)]
         else:
             at = idx
-        if self._clean:  # the counts are 0: only the values and the rows outside a group
+        if not self.tainted:  # the counts are 0: only the values and the rows outside a group
             assert self._base_value_at is not None
             value = self._s[at] - self._base_value_at(starts)
             if outside.any():
@@ -292,6 +294,9 @@ class AggRuntime:
         self._base_at = self._base_value_at = None
 
 
+NO_TOTALS = Totals()  # read only
+
+
 def keyed_values(runtimes: list[AggRuntime], scopes: list[Scope], k: Val) -> Val:
     """Running keyed totals (``where … = this.key``) for the records of ``scopes``, one
     aggregate runtime each (the files of a batch; ``k``: the records' keys, one after the
@@ -317,29 +322,36 @@ def keyed_values(runtimes: list[AggRuntime], scopes: list[Scope], k: Val) -> Val
     )
     group_id = np.cumsum(boundary) - 1
     first = np.flatnonzero(boundary)
+    counted = any(r.tainted for r in runtimes)  # else every count is 0: values only
     results = []
-    for column in (2, 3, 4):
+    for column in (2, 3, 4) if counted else (2,):
         arr = np.concatenate([*(c[column] for c in parts), np.zeros(qpos.size, np.int64)])
         run = np.cumsum(arr[order])
         before = np.concatenate(([0], run[:-1]))[first]
         results.append(run - before[group_id])
     query_slots = np.empty(qpos.size, dtype=np.int64)
     query_slots[order[order >= p.size] - p.size] = np.flatnonzero(order >= p.size)
-    base = np.zeros((3, qpos.size), dtype=np.int64)
+    keys = qkeys.tolist()
+    carried_totals: list[Totals] = []  # each query's totals carried from earlier chunks
+    at = 0
+    for runtime, scope in zip(runtimes, scopes, strict=True):
+        carried = runtime.keyed
+        carried_totals.extend(carried.get(key, NO_TOTALS) for key in keys[at : at + scope.n])
+        at += scope.n
+    value = np.array([t.value for t in carried_totals], dtype=np.int64) + results[0][query_slots]
+    if not counted:
+        return _with_key(Val(value), k)
     uk = np.zeros((2, qpos.size), dtype=np.int64)
     at = 0
     for runtime, scope in zip(runtimes, scopes, strict=True):
         assert runtime._unkeyed_run is not None
-        for j in range(scope.n):
-            t = runtime.keyed.get(int(qkeys[at + j]))
-            if t is not None:
-                base[:, at + j] = (t.value, t.unknown, t.unexplained)
         uk[0, at : at + scope.n] = runtime._unkeyed_run[0][scope.idx]
         uk[1, at : at + scope.n] = runtime._unkeyed_run[1][scope.idx]
         at += scope.n
-    value = base[0] + results[0][query_slots]
-    unk = base[1] + results[1][query_slots] + uk[0]
-    unx = base[2] + results[2][query_slots] + uk[1]
+    unk = np.array([t.unknown for t in carried_totals], dtype=np.int64)
+    unx = np.array([t.unexplained for t in carried_totals], dtype=np.int64)
+    unk += results[1][query_slots] + uk[0]
+    unx += results[2][query_slots] + uk[1]
     return _with_key(_val(value, unk, unx), k)
 
 
