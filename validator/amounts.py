@@ -18,15 +18,17 @@ invoice its number and destination.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 
 from compiler import ir
 from validator.chunk import Chunk
-from validator.evaluate import Env, layout_scope, zone_value
+from validator.evaluate import Env, Scope, layout_scope, zone_value
 from validator.report import AmountsResult, Destination, Finding, Sums
+from validator.values import Val
 
 REJECTED = frozenset({"rejected_blocking", "rejected_threshold"})
 
@@ -34,7 +36,7 @@ REJECTED = frozenset({"rejected_blocking", "rejected_threshold"})
 _REFS: dict[tuple[str, int], tuple[ir.Zone, ir.ZoneRef]] = {}
 
 
-def _own_ref(layout: str, zone: ir.Zone) -> ir.ZoneRef:
+def zone_ref(layout: str, zone: ir.Zone) -> ir.ZoneRef:
     """The zone read on its own record (one per zone: IR nodes hash deeply, so by identity;
     the zone is kept alive with it)."""
     found = _REFS.get((layout, id(zone)))
@@ -42,6 +44,27 @@ def _own_ref(layout: str, zone: ir.Zone) -> ir.ZoneRef:
         ref = ir.ZoneRef(access="self", record=layout, zone=zone, raw=False, ty=zone.value_type)
         found = _REFS[(layout, id(zone))] = (zone, ref)
     return found[1]
+
+
+ZoneReader = Callable[[str, ir.Zone], tuple[np.ndarray, np.ndarray, np.ndarray]]
+
+
+def amounts_nothing() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """What a zone reader gives for a record type with no new record in the chunk."""
+    empty = np.zeros(0, dtype=np.int64)
+    return empty, np.zeros(0, dtype=np.bool_), empty
+
+
+def new_values(scope: Scope, value: Val, at: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(values, unreadable, chunk rows) of the new records of ``scope``, whose values are
+    ``value``'s entries from ``at`` on (a scope joined from several files' scopes has them one
+    after the other)."""
+    new = scope.chunk.is_new[scope.idx]
+    end = at + scope.n
+    data = np.asarray(value.data)
+    data = (np.broadcast_to(data, (end,)) if data.ndim == 0 else data)[at:end][new]
+    unknown = np.zeros(data.size, np.bool_) if value.unknown is None else value.unknown[at:end][new]
+    return data, unknown, scope.idx[new]
 
 
 @dataclass(slots=True)
@@ -55,22 +78,25 @@ class AmountsRun:
     accounts: list[np.ndarray] = field(default_factory=list)
     amounts: list[np.ndarray] = field(default_factory=list)
 
-    def add(self, chunk: Chunk, env: Env) -> None:
+    def add(self, chunk: Chunk, env: Env, read: ZoneReader | None = None) -> None:
         """Collect the openers' destinations and the lines among the chunk's new records.
 
-        The zones are read through the record types' shared scopes: the records they
-        transpose are those the rules then read.
+        The zones are read through the record types' shared scopes (``read``: this chunk's
+        share of a batch's joined scopes): the records they transpose are those the rules
+        then read.
         """
-        key, bad, rows = self._read(chunk, env, self.opener, self.spec.key)
+        if read is None:
+            read = partial(self._read, chunk, env)
+        key, bad, rows = read(self.opener, self.spec.key)
         if rows.size:
             self.inv_numbers.append(chunk.invoices[rows].astype(np.int32))
             self.inv_keys.append(np.where(bad, -1, key).astype(np.int64))
         found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         for line in self.spec.lines:
-            amount, bad_amount, rows = self._read(chunk, env, line, self.spec.amount[line])
+            amount, bad_amount, rows = read(line, self.spec.amount[line])
             if not rows.size:
                 continue
-            account, bad_account, _ = self._read(chunk, env, line, self.spec.account[line])
+            account, bad_account, _ = read(line, self.spec.account[line])
             index = np.full(rows.size, -1, dtype=np.int8)
             for i, acc in enumerate(self.spec.accounts):
                 index[(account == acc.value) & ~bad_account] = i
@@ -96,14 +122,9 @@ class AmountsRun:
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(values, unreadable, chunk rows) of a zone on the chunk's new records of a type."""
         if layout not in chunk.layout_index or not chunk.rows_of(layout).size:
-            empty = np.zeros(0, dtype=np.int64)
-            return empty, np.zeros(0, dtype=np.bool_), empty
+            return amounts_nothing()
         scope = layout_scope(chunk, chunk.layouts[chunk.layout_index[layout]], env)
-        new = chunk.is_new[scope.idx]
-        value = zone_value(scope, _own_ref(layout, zone))
-        data = np.broadcast_to(np.asarray(value.data), (scope.n,))[new]
-        unknown = value.unknown[new] if value.unknown is not None else np.zeros(data.size, np.bool_)
-        return data, unknown, scope.idx[new]
+        return new_values(scope, zone_value(scope, zone_ref(layout, zone)), 0)
 
     def _compact(self) -> None:
         """One array per list, each list joined and released in turn (peak memory)."""

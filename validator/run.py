@@ -17,9 +17,16 @@ import numpy as np
 
 from compiler import Compiled, ir
 from validator.aggregates import AggRuntime, closed_openers, source_contributions
-from validator.amounts import REJECTED, AmountsRun
+from validator.amounts import (
+    REJECTED,
+    AmountsRun,
+    ZoneReader,
+    amounts_nothing,
+    new_values,
+    zone_ref,
+)
 from validator.chunk import Chunk, ChunkRows
-from validator.evaluate import Env, Scope, layout_scope
+from validator.evaluate import Env, Scope, layout_scope, zone_value
 from validator.plan import Plan, RulePlan, no_rows, plan_for
 from validator.reader import (
     DEFAULT_BLOCK_RECORDS,
@@ -29,7 +36,7 @@ from validator.reader import (
     reader_finding,
 )
 from validator.report import Finding, Report
-from validator.values import Bool, Ints
+from validator.values import Bool, Ints, Val
 from validator.verdict import decide, error_rate
 
 MAX_RETAINED = 100_000
@@ -150,12 +157,10 @@ class Run:
             for name in c.flags:
                 chunk.flag(name, np.array([k]))
         self._number_invoices(chunk, context)
-        if self.amounts is not None:  # through the record types' scopes, which the rules reuse
-            self.amounts.add(chunk, self.env)
         chunk.segments = self.segment_arrays
         chunk.segment_flags = self.seg_flags
         self._reader_checks(chunk)
-        yield Pass(self, chunk, PHASE1)
+        yield Pass(self, chunk, PHASE1)  # the amounts of its new records, then the rules
         chunk.forget_values()  # values read before phase 1 flagged zones would miss the flags
         yield Pass(self, chunk, PHASE2)  # the aggregates' contributions, then the rules of phase 2
         yield Pass(self, chunk, OPENERS)  # the rules of groups completed in this chunk
@@ -568,6 +573,8 @@ def evaluate(passes: list[Pass], joined: Joined | None = None) -> None:
     if kind == OPENERS:
         evaluate_openers(passes, scope_of, members_of)
         return
+    if kind == PHASE1:
+        add_amounts(passes, scope_of, members_of)
     if phase == 2:
         if len(passes) > 1:
             for p, shared in zip(passes, batch_contributions(passes, scope_of), strict=True):
@@ -588,6 +595,46 @@ def evaluate(passes: list[Pass], joined: Joined | None = None) -> None:
         screen = plan.screens.get((phase, layout_name))
         for rp in plans if screen is None else screen.keep(whole, plans):
             scatter(rp, targets, *rp.fn(whole))
+
+
+def add_amounts(
+    passes: list[Pass],
+    scope_of: Callable[[ir.Layout, list[int]], Scope],
+    members_of: Callable[[str], list[int]],
+) -> None:
+    """Each chunk's amounts (``AmountsRun.add``), its zones read through the record types'
+    scopes that the rules then use: for several chunks, the joined ones."""
+    if passes[0].run.amounts is None:
+        return
+    if len(passes) == 1:
+        p = passes[0]
+        assert p.run.amounts is not None
+        p.run.amounts.add(p.chunk, p.run.env)
+        return
+    layouts = {layout.name: layout for layout in passes[0].run.plan.records}
+    values: dict[tuple[str, int], Val] = {}
+
+    def reader(k: int) -> ZoneReader:
+        def read(name: str, zone: ir.Zone) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            members = members_of(name) if name in layouts else []
+            if k not in members:
+                return amounts_nothing()  # no new record of that type in this chunk
+            whole = scope_of(layouts[name], members)
+            value = values.get((name, id(zone)))
+            if value is None:
+                value = values[(name, id(zone))] = zone_value(whole, zone_ref(name, zone))
+            own = layout_scope(passes[k].chunk, layouts[name], passes[k].run.env)
+            at = sum(
+                layout_scope(passes[j].chunk, layouts[name], passes[j].run.env).n
+                for j in members[: members.index(k)]
+            )
+            return new_values(own, value, at)
+
+        return read
+
+    for k, p in enumerate(passes):
+        assert p.run.amounts is not None
+        p.run.amounts.add(p.chunk, p.run.env, reader(k))
 
 
 def evaluate_openers(
