@@ -275,15 +275,18 @@ class AggRuntime:
                 starts = np.flatnonzero(
                     np.concatenate(([True], sorted_keys[1:] != sorted_keys[:-1]))
                 )
-                # exact sums per key (int64), the three columns in one reduction
-                sums = np.add.reduceat(np.stack((c, cu, cx))[:, order], starts, axis=1)
-                for key, value, unknown, unexplained in zip(
-                    sorted_keys[starts].tolist(), *sums.tolist(), strict=True
-                ):
-                    t = self.keyed.setdefault(key, Totals())
-                    t.value += value
-                    t.unknown += unknown
-                    t.unexplained += unexplained
+                keys = sorted_keys[starts].tolist()
+                if not self.tainted:  # exact sums per key (int64); no unknown to count
+                    sums = np.add.reduceat(c[order], starts)
+                    for key, value in zip(keys, sums.tolist(), strict=True):
+                        self.keyed.setdefault(key, Totals()).value += value
+                else:  # the three columns in one reduction
+                    sums = np.add.reduceat(np.stack((c, cu, cx))[:, order], starts, axis=1)
+                    for key, value, unknown, unexplained in zip(keys, *sums.tolist(), strict=True):
+                        t = self.keyed.setdefault(key, Totals())
+                        t.value += value
+                        t.unknown += unknown
+                        t.unexplained += unexplained
             uk_u, uk_x = self._unkeyed_run
             if uk_u.size:
                 self.unkeyed = Totals(0, int(uk_u[-1]), int(uk_x[-1]))
