@@ -606,7 +606,7 @@ class ExprCompiler:
                 x, y = np.asarray(a.data), np.asarray(b.data)
                 x = x.reshape(-1, 1) if x.ndim == 1 else x
                 y = y.reshape(-1, 1) if y.ndim == 1 else y
-                equal = np.all(x == y, axis=0)
+                equal = (x == y).all(axis=0)
                 return lift(equal if op == "=" else ~equal, a, b)
             return lift(compare(a.data, b.data), a, b)
 
@@ -652,7 +652,7 @@ class ExprCompiler:
                 data = data.reshape(-1, 1) if data.ndim == 1 else data
                 hit = np.zeros(data.shape[1], dtype=np.bool_)
                 for t in texts:
-                    hit |= np.all(data == t, axis=0)
+                    hit |= (data == t).all(axis=0)
             else:
                 hit = member(v.data, ints)
             return lift(~hit if negated else hit, v)
@@ -686,7 +686,7 @@ class ExprCompiler:
                 padded[(k, width)] = columns
             hit = np.zeros(data.shape[1], dtype=np.bool_)
             for column in columns:
-                hit |= np.all(data == column, axis=0)
+                hit |= (data == column).all(axis=0)
             return hit
 
         def fn(scope: Scope) -> Val:

@@ -48,7 +48,7 @@ def digits_value(text: Bytes2D) -> Ints:
 
 
 def is_digits(text: Bytes2D) -> Bool:
-    return np.asarray(np.all((text - np.uint8(DIGIT0)) < 10, axis=0), dtype=np.bool_)
+    return np.asarray(((text - np.uint8(DIGIT0)) < 10).all(axis=0), dtype=np.bool_)
 
 
 def numeric(v: Val) -> Val:
@@ -56,16 +56,16 @@ def numeric(v: Val) -> Val:
 
 
 def blank(v: Val) -> Val:
-    return lift(np.all(text_of(v) == 32, axis=0), v)
+    return lift((text_of(v) == 32).all(axis=0), v)
 
 
 def zero(v: Val) -> Val:
-    return lift(np.all(text_of(v) == DIGIT0, axis=0), v)
+    return lift((text_of(v) == DIGIT0).all(axis=0), v)
 
 
 def present(v: Val) -> Val:
     t = text_of(v)
-    return lift(~(np.all(t == 32, axis=0) | np.all(t == DIGIT0, axis=0)), v)
+    return lift(~((t == 32).all(axis=0) | (t == DIGIT0).all(axis=0)), v)
 
 
 def _unknown_unless_digits(v: Val, text: Bytes2D, result: Bool) -> Val:
@@ -134,7 +134,7 @@ def niss_ok(v: Val) -> Val:
     if t.shape[0] < 11:
         return lift(np.zeros(t.shape[1], dtype=np.bool_), v)
     head, last = t[: t.shape[0] - 11], t[t.shape[0] - 11 :]
-    zeros = np.all(head == DIGIT0, axis=0) if head.shape[0] else True
+    zeros = (head == DIGIT0).all(axis=0) if head.shape[0] else True
     ok, _ = _safe_value(last)
     base = digits_value(np.where(ok[None, :], last[:9], DIGIT0))
     check = digits_value(np.where(ok[None, :], last[9:], DIGIT0))
@@ -162,7 +162,7 @@ def bce_ok(v: Val) -> Val:
     if t.shape[0] < 10:
         return lift(np.zeros(t.shape[1], dtype=np.bool_), v)
     head, last = t[: t.shape[0] - 10], t[t.shape[0] - 10 :]
-    zeros = np.all(head == DIGIT0, axis=0) if head.shape[0] else True
+    zeros = (head == DIGIT0).all(axis=0) if head.shape[0] else True
     ok = is_digits(last)
     base = digits_value(np.where(ok[None, :], last[:8], DIGIT0))
     check = digits_value(np.where(ok[None, :], last[8:], DIGIT0))
@@ -190,9 +190,9 @@ def bic_ok(v: Val) -> Val:
         return lift(np.zeros(t.shape[1], dtype=np.bool_), v)
     upper = (t >= 65) & (t <= 90)
     alnum = upper | ((t >= 48) & (t <= 57))
-    head = np.all(upper[:6], axis=0) & np.all(alnum[6:8], axis=0)
-    branch = np.all(alnum[8:11], axis=0) | np.all(t[8:11] == 32, axis=0)
-    rest = np.all(t[11:] == 32, axis=0) if t.shape[0] > 11 else True
+    head = upper[:6].all(axis=0) & alnum[6:8].all(axis=0)
+    branch = alnum[8:11].all(axis=0) | (t[8:11] == 32).all(axis=0)
+    rest = (t[11:] == 32).all(axis=0) if t.shape[0] > 11 else True
     return lift(head & branch & rest, v)
 
 
