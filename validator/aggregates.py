@@ -21,7 +21,7 @@ import numpy as np
 from compiler import ir
 from validator.chunk import Chunk
 from validator.evaluate import AggregateValues, Env, Fn, Scope, join_vals, layout_scope
-from validator.values import Bool, Ints, Val, truth
+from validator.values import Bool, Ints, Val, spread, truth
 
 KeyedPart = tuple[Ints, Ints, Bool | None, Bool | None]  # rows, keys, unknown, unexplained
 Contributions = tuple[Ints, Ints | None, Ints | None, list[KeyedPart]]
@@ -243,7 +243,7 @@ class AggRuntime:
             return _val(np.full(n, t.value), np.full(n, t.unknown), np.full(n, t.unexplained))
         assert self.this_key is not None
         k = self.this_key(scope)
-        keys = np.broadcast_to(np.asarray(k.data, dtype=np.int64), (scope.n,))
+        keys = spread(np.asarray(k.data, dtype=np.int64), scope.n)
         rows = [self.keyed.get(int(key), Totals()) for key in keys]
         value = np.array([r.value for r in rows], dtype=np.int64)
         unk = np.array([r.unknown + self.unkeyed.unknown for r in rows], dtype=np.int64)
@@ -304,7 +304,7 @@ def keyed_values(runtimes: list[AggRuntime], scopes: list[Scope], k: Val) -> Val
     """Running keyed totals (``where … = this.key``) for the records of ``scopes``, one
     aggregate runtime each (the files of a batch; ``k``: the records' keys, one after the
     other): the sums so far of each file's contributions with the same key, sorted once."""
-    qkeys = np.broadcast_to(np.asarray(k.data, dtype=np.int64), (sum(s.n for s in scopes),))
+    qkeys = spread(np.asarray(k.data, dtype=np.int64), sum(s.n for s in scopes))
     parts = []
     for runtime in runtimes:
         assert runtime._contrib is not None  # contributions of this chunk, by end_chunk's time
@@ -378,15 +378,15 @@ def source_contributions(
         if part.where is not None:
             w = part.where(scope)
             wt, wf = truth(w)
-            wt = np.broadcast_to(wt, (m,))
-            w_unknown = ~(wt | np.broadcast_to(wf, (m,)))
+            wt = spread(wt, m)
+            w_unknown = ~(wt | spread(wf, m))
             w_unx = w_unknown & _mask(w.unexplained, m)
         else:
             wt = np.ones(m, dtype=np.bool_)
             w_unknown = w_unx = np.zeros(m, dtype=np.bool_)
         if part.value is not None:
             v = part.value(scope)
-            data = np.broadcast_to(np.asarray(v.data, dtype=np.int64), (m,))
+            data = spread(np.asarray(v.data, dtype=np.int64), m)
             v_unknown, v_unx = _mask(v.unknown, m), _mask(v.unexplained, m)
         else:
             data = np.ones(m, dtype=np.int64)
@@ -400,11 +400,11 @@ def source_contributions(
             cx[idx] = (w_unx | (wt & v_unx)) & new
         if part.key is not None:
             k = part.key(scope)
-            kdata = np.broadcast_to(np.asarray(k.data, dtype=np.int64), (m,))
+            kdata = spread(np.asarray(k.data, dtype=np.int64), m)
             if k.unknown is None or not k.unknown.any():
                 keyed_parts.append((idx, kdata, None, None))
             else:
-                kunk = np.broadcast_to(k.unknown, (m,))
+                kunk = spread(k.unknown, m)
                 keyed_parts.append((idx, kdata, kunk, _mask(k.unexplained, m)))
     if not any_unknown:
         return c, None, None, keyed_parts
@@ -431,7 +431,7 @@ def _constant(count: int, n: int) -> Ints:
 def _mask(m: Bool | None, n: int) -> Bool:
     if m is None:
         return np.zeros(n, dtype=np.bool_)
-    return np.broadcast_to(m, (n,))
+    return spread(m, n)
 
 
 def _val(value: Ints, unknown: Ints, unexplained: Ints) -> Val:

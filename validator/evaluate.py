@@ -29,6 +29,7 @@ from validator.values import (
     lift,
     member,
     sorted_ints,
+    spread,
     truth,
 )
 
@@ -212,7 +213,7 @@ class Scope:
                     found = np.full(self.n, env.today, dtype=np.int64)
                 else:
                     v = fn(self)
-                    data = np.broadcast_to(np.asarray(v.data, dtype=np.int64), (self.n,))
+                    data = spread(np.asarray(v.data, dtype=np.int64), self.n)
                     month, day = data // 100 % 100, data % 100
                     bad = (data < 10000101) | (data > 99991231) | (month < 1) | (month > 12)
                     bad |= (day < 1) | (day > 31)
@@ -361,7 +362,7 @@ def join_vals(vals: list[Val], sizes: list[int]) -> Val:
     for v, n in zip(vals, sizes, strict=True):
         data = np.asarray(v.data)
         if data.ndim == 0:
-            data = np.broadcast_to(data, (n,))
+            data = spread(data, n)
         elif data.ndim == 2 and data.shape[1] != n:
             data = np.broadcast_to(data, (data.shape[0], n))
         datas.append(data)
@@ -534,7 +535,7 @@ class ExprCompiler:
             if scope.parts is not None:
                 return scope.each(fn)
             src = scope.chunk.source_rows(scope.idx, access, None)
-            types = scope.chunk.types[np.clip(src, 0, max(scope.chunk.n - 1, 0))]
+            types = scope.chunk.types[np.minimum(np.maximum(src, 0), max(scope.chunk.n - 1, 0))]
             return Val(np.where(src < 0, NONE, types))
 
         return fn
@@ -625,7 +626,7 @@ class ExprCompiler:
             c = cond(scope)
             a, b = then(scope), other(scope)
             ct, _ = truth(c)
-            ct = np.broadcast_to(ct, (scope.n,))
+            ct = spread(ct, scope.n)
             if text:
                 data = np.where(
                     ct[None, :], as_columns(a, scope.n).data, as_columns(b, scope.n).data
@@ -691,7 +692,7 @@ class ExprCompiler:
 
         def fn(scope: Scope) -> Val:
             v = operand(scope)
-            data = as_columns(v, scope.n).data if text else np.broadcast_to(v.data, (scope.n,))
+            data = as_columns(v, scope.n).data if text else spread(v.data, scope.n)
             hit: Bool | None = None
             for k, version in enumerate(table.versions):
                 active = scope.activity(gov_name, version.start, version.end)
@@ -782,7 +783,7 @@ def _pick(c: Val, ct: Bool, a: Val, b: Val, n: int) -> tuple[Bool | None, Bool |
     zeros = np.zeros(n, dtype=np.bool_)
 
     def mask(m: Bool | None) -> Bool:
-        return zeros if m is None else np.broadcast_to(m, (n,))
+        return zeros if m is None else spread(m, n)
 
     unknown = mask(c.unknown) | np.where(ct, mask(a.unknown), mask(b.unknown))
     unexplained = (mask(c.unexplained) & mask(c.unknown)) | np.where(

@@ -95,7 +95,7 @@ def _safe_value(text: Bytes2D) -> tuple[Bool, Ints]:
 def _days_in_month(year: Ints, month: Ints) -> Ints:
     leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
     table = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
-    days = table[np.clip(month, 0, 12)]
+    days = table[np.minimum(np.maximum(month, 0), 12)]
     return np.asarray(days + ((month == 2) & leap), dtype=np.int64)
 
 

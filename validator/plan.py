@@ -18,7 +18,7 @@ from compiler import Compiled, ir
 from compiler.passes import walk
 from validator.aggregates import Part
 from validator.evaluate import ZONE_TABLE_MAX_ROWS, ExprCompiler, Fn, Scope
-from validator.values import Bool, Ints, Val, broadcast, kleene_and, kleene_not, truth
+from validator.values import Bool, Ints, Val, broadcast, kleene_and, kleene_not, spread, truth
 
 RuleFn = Callable[[Scope], tuple[Bool, Bool]]
 
@@ -139,7 +139,7 @@ def rule_closure(rule: ir.Rule, when: Fn | None, require: Fn) -> RuleFn:
         w = when(scope) if when is not None else None
         if r.unknown is None and (w is None or w.unknown is None):
             data = np.asarray(r.data, dtype=np.bool_)
-            violated = ~(data if data.shape == (n,) else np.broadcast_to(data, (n,)))
+            violated = ~spread(data, n)
             if w is not None:
                 violated = violated & np.asarray(w.data, dtype=np.bool_)
             if active is not True:
@@ -154,7 +154,7 @@ def rule_closure(rule: ir.Rule, when: Fn | None, require: Fn) -> RuleFn:
         violated, _ = truth(v)
         if v.unknown is None or v.unexplained is None:
             return violated, no_rows(n)
-        return violated, np.broadcast_to(v.unknown & v.unexplained, (n,))
+        return violated, spread(v.unknown & v.unexplained, n)
 
     return fn
 

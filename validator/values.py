@@ -11,6 +11,7 @@ the validator reports that the rule could not be evaluated, so nothing unchecked
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -18,6 +19,7 @@ import numpy.typing as npt
 Bool = npt.NDArray[np.bool_]
 Ints = npt.NDArray[np.int64]
 Bytes2D = npt.NDArray[np.uint8]
+A = TypeVar("A", bound=npt.NDArray[Any])
 
 
 @dataclass(slots=True)
@@ -36,6 +38,12 @@ class Val:
         if isinstance(value, bool):
             return Val(np.asarray(value, dtype=np.bool_))
         return Val(np.asarray(value, dtype=np.int64))
+
+
+def spread(a: A, n: int) -> A:
+    """``a`` with one entry per row: itself when it has them (the usual case, without
+    numpy's broadcasting machinery), else a read-only broadcast."""
+    return a if a.shape == (n,) else np.broadcast_to(a, (n,))  # type: ignore[return-value]
 
 
 def member(data: npt.NDArray[np.generic], values: Ints) -> Bool:
