@@ -21,7 +21,7 @@ import numpy as np
 from compiler import ir
 from validator.chunk import Chunk
 from validator.evaluate import AggregateValues, Env, Fn, Scope, join_vals, layout_scope
-from validator.values import Bool, Ints, Val, spread, truth
+from validator.values import Bool, Ints, Val, some, spread, truth
 
 KeyedPart = tuple[Ints, Ints, Bool | None, Bool | None]  # rows, keys, unknown, unexplained
 Contributions = tuple[Ints, Ints | None, Ints | None, list[KeyedPart]]
@@ -225,16 +225,16 @@ class AggRuntime:
         if not self.tainted:  # the counts are 0: only the values and the rows outside a group
             assert self._base_value_at is not None
             value = self._s[at] - self._base_value_at(starts)
-            if outside.any():
+            if some(outside):
                 return Val(value, outside, np.zeros(idx.size, dtype=np.bool_))
             return Val(value)
         bv, bu, bx = self._base_at(starts)
         value = self._s[at] - bv
         unknown = (self._u[at] - bu) > 0
         unexplained = (self._x[at] - bx) > 0
-        if outside.any():
+        if some(outside):
             unknown = unknown | outside  # no group occurrence: explained by the structure rules
-        return Val(value, unknown if unknown.any() else None, unexplained & ~outside)
+        return Val(value, unknown if some(unknown) else None, unexplained & ~outside)
 
     def _final(self, scope: Scope) -> Val:
         if self.node.this_key is None:
@@ -394,14 +394,14 @@ def source_contributions(
         contributes = wt & ~v_unknown & new
         c[idx] = np.where(contributes, data, 0)
         unknown = (w_unknown | (wt & v_unknown)) & new
-        if unknown.any():
+        if some(unknown):
             any_unknown = True
             cu[idx] = unknown
             cx[idx] = (w_unx | (wt & v_unx)) & new
         if part.key is not None:
             k = part.key(scope)
             kdata = spread(np.asarray(k.data, dtype=np.int64), m)
-            if k.unknown is None or not k.unknown.any():
+            if k.unknown is None or not some(k.unknown):
                 keyed_parts.append((idx, kdata, None, None))
             else:
                 kunk = spread(k.unknown, m)
@@ -436,7 +436,7 @@ def _mask(m: Bool | None, n: int) -> Bool:
 
 def _val(value: Ints, unknown: Ints, unexplained: Ints) -> Val:
     unk = unknown > 0
-    if not unk.any():
+    if not some(unk):
         return Val(value)
     return Val(value, unk, unk & (unexplained > 0))
 

@@ -28,6 +28,7 @@ from validator.values import (
     kleene_or,
     lift,
     member,
+    some,
     sorted_ints,
     spread,
     truth,
@@ -231,7 +232,7 @@ class Scope:
         if found is None:
             dates = self.gov(gov)
             active = (dates >= start) & (dates <= end)
-            found = True if active.all() else (False if not active.any() else active)
+            found = True if active.all() else (False if not some(active) else active)
             self._activity[key] = found
         return found
 
@@ -291,7 +292,7 @@ def _take(v: Val, pos: Ints, missing: Bool) -> Val:
     unknown = missing if v.unknown is None else v.unknown[pos] | missing
     unexplained = None if v.unexplained is None else v.unexplained[pos] & ~missing
     flagged = None if v.flagged is None else v.flagged[pos]
-    return Val(data, unknown if unknown.any() else None, unexplained, flagged)
+    return Val(data, unknown if some(unknown) else None, unexplained, flagged)
 
 
 _OWN_REFS: dict[int, tuple[ir.ZoneRef, ir.ZoneRef]] = {}  # id(ref) -> (ref, own ref)
@@ -343,11 +344,11 @@ def zone_value(scope: Scope, ref: ir.ZoneRef) -> Val:
     data, invalid = parse_zone(text, zone, ref.raw)
     unknown = missing
     unexplained = None
-    if invalid is not None and invalid.any():
+    if invalid is not None and some(invalid):
         fresh = invalid if missing is None else invalid & ~missing
         unexplained = fresh if flagged is None else fresh & ~flagged
         unknown = invalid if missing is None else invalid | missing
-    if unknown is not None and not unknown.any():
+    if unknown is not None and not some(unknown):
         unknown = None
     result = Val(data, unknown, unexplained, flagged)
     scope.cache[key] = result

@@ -18,7 +18,7 @@ import numpy as np
 from stdnum import iban as stdnum_iban
 from stdnum.exceptions import ValidationError
 
-from validator.values import Bool, Bytes2D, Ints, Val, lift
+from validator.values import Bool, Bytes2D, Ints, Val, lift, some
 
 DIGIT0 = 48
 _POWERS: dict[int, Ints] = {}
@@ -76,7 +76,7 @@ def _unknown_unless_digits(v: Val, text: Bytes2D, result: Bool) -> Val:
     digits = is_digits(text)
     out = lift(result & digits, v)
     bad = ~digits
-    if not bad.any():
+    if not some(bad):
         return out
     if v.unknown is not None:
         bad = bad & ~np.broadcast_to(v.unknown, bad.shape)
@@ -230,7 +230,7 @@ def signed(sign: Val, amount: Val) -> Val:
     if sign.unknown is not None:
         bad = bad & ~np.broadcast_to(sign.unknown, bad.shape)  # already unknown: keep its reason
     result = lift(value, sign, amount)
-    if bad.any():
+    if some(bad):
         unknown = bad if result.unknown is None else result.unknown | bad
         fresh = bad if sign.flagged is None else bad & ~sign.flagged
         unexplained = fresh if result.unexplained is None else result.unexplained | fresh

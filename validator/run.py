@@ -36,7 +36,7 @@ from validator.reader import (
     reader_finding,
 )
 from validator.report import Finding, Report
-from validator.values import Bool, Ints, Val
+from validator.values import Bool, Ints, Val, some
 from validator.verdict import decide, error_rate
 
 MAX_RETAINED = 100_000
@@ -393,7 +393,7 @@ class Run:
             flagged = np.flatnonzero(violated)
             for name in rp.flags:
                 chunk.flag(name, scope.idx[flagged])
-        elif segment is not None and violated.any() and scope.seg_flags is not None:
+        elif segment is not None and some(violated) and scope.seg_flags is not None:
             for name in rp.flags:
                 scope.seg_flags[name] = True
         if emit is not None:
@@ -471,8 +471,8 @@ class Run:
 
 def silent(violated: Bool, unexplained: Bool) -> bool:
     """Whether a rule's result has nothing to report (no violation, nothing unexplained)."""
-    return not violated.any() and (
-        unexplained is no_rows(len(unexplained)) or not unexplained.any()
+    return not some(violated) and (
+        unexplained is no_rows(len(unexplained)) or not some(unexplained)
     )
 
 
@@ -552,7 +552,7 @@ def evaluate(passes: list[Pass], joined: Joined | None = None) -> None:
             found = streamed[layout] = []
             for k, p in enumerate(passes):
                 idx = p.chunk.rows_of(layout)
-                if idx.size and p.chunk.is_new[idx].any():  # else only context rows
+                if idx.size and some(p.chunk.is_new[idx]):  # else only context rows
                     found.append(k)
         return found
 
@@ -728,7 +728,7 @@ def batch_contributions(
         c, cu, cx, keyed = source_contributions(agg.parts, offsets[-1], rows)
         for k in range(len(passes)):
             lo, hi = offsets[k], offsets[k + 1]
-            unknown = cu is not None and cx is not None and bool(cu[lo:hi].any())
+            unknown = cu is not None and cx is not None and some(cu[lo:hi])
             own_keyed = []
             for idx, kdata, kunk, kunx in keyed:
                 a, b = np.searchsorted(idx, [lo, hi]).tolist()
@@ -902,6 +902,6 @@ def _governing(run: Run) -> int | None:
     )
     scope = Scope(chunk, first, np.zeros(1, dtype=np.int64), run.env)
     value = run.plan.date_fns[(name, first.name)](scope)
-    if value.unknown is not None and bool(np.asarray(value.unknown).any()):
+    if value.unknown is not None and some(np.asarray(value.unknown)):
         return None
     return int(np.asarray(value.data).reshape(-1)[0])

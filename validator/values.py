@@ -40,6 +40,11 @@ class Val:
         return Val(np.asarray(value, dtype=np.int64))
 
 
+def some(mask: npt.NDArray[Any]) -> bool:
+    """Whether any entry is set: ``mask.any()`` at a third of its cost (no Python layer)."""
+    return bool(np.count_nonzero(mask))
+
+
 def spread(a: A, n: int) -> A:
     """``a`` with one entry per row: itself when it has them (the usual case, without
     numpy's broadcasting machinery), else a read-only broadcast."""
