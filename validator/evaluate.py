@@ -83,6 +83,7 @@ class Scope:
         self.seg_flags: dict[str, bool] | None = None  # zones of that segment with a finding
         self._cols: np.ndarray | None = None
         self._rows: np.ndarray | None = None
+        self._batch_rows: Ints | None = None
         self._zone_any: dict[str, np.ndarray] = {}
         self.parts: tuple[Scope, ...] | None = None  # set on a joined scope
         self.sizes: list[int] = []  # records of each part
@@ -134,6 +135,15 @@ class Scope:
             found = self._sources[key] = (own, rows)
         return found
 
+    @property
+    def batch_rows(self) -> Ints:
+        """For a joined scope with a batch: its records' rows in the batch's rows."""
+        if self._batch_rows is None:
+            assert self.parts is not None and self.batch is not None
+            offset = self.batch.offset
+            self._batch_rows = np.concatenate([p.idx + offset[id(p.chunk)] for p in self.parts])
+        return self._batch_rows
+
     def each(self, fn: Callable[[Scope], Val]) -> Val:
         """``fn`` on each part of a joined scope, joined."""
         assert self.parts is not None
@@ -155,9 +165,7 @@ class Scope:
         """This scope's records, gathered once (row-major)."""
         if self._rows is None:
             if self.batch is not None and self.parts is not None:  # one gather
-                offset = self.batch.offset
-                at = np.concatenate([p.idx + offset[id(p.chunk)] for p in self.parts])
-                self._rows = self.batch.rows[at]
+                self._rows = self.batch.rows[self.batch_rows]
             elif self.parts is not None:
                 self._rows = np.concatenate([p.rows for p in self.parts])
             else:
@@ -168,7 +176,9 @@ class Scope:
     def cols(self) -> np.ndarray:
         """This scope's records, transposed once: one contiguous row per character position."""
         if self._cols is None:
-            if self.parts is not None:
+            if self.batch is not None and self.parts is not None:  # one gather
+                self._cols = gather_transposed(self.batch.rows, self.batch_rows)
+            elif self.parts is not None:
                 self._cols = np.concatenate([p.cols for p in self.parts], axis=1)
             else:
                 self._cols = gather_transposed(self.chunk.rows, self.idx)
