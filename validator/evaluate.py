@@ -84,6 +84,7 @@ class Scope:
         self._cols: np.ndarray | None = None
         self._rows: np.ndarray | None = None
         self._batch_rows: Ints | None = None
+        self._segments: np.ndarray | None = None  # joined segment scope: (length, files)
         self._zone_any: dict[str, np.ndarray] = {}
         self.parts: tuple[Scope, ...] | None = None  # set on a joined scope
         self.sizes: list[int] = []  # records of each part
@@ -156,8 +157,11 @@ class Scope:
             return None if flags is None else np.full(self.n, flags.get(zone, False))
         if self.parts is None:
             return self.chunk.flagged(zone, self.idx)
-        if not self.is_segment and not any(zone in p.chunk.flags for p in self.parts):
-            return None  # the usual case: no finding on this zone in any of the files
+        if not self.is_segment:
+            if not any(zone in p.chunk.flags for p in self.parts):
+                return None  # the usual case: no finding on this zone in any of the files
+        elif all(p.n == 1 and p.seg_flags is not None for p in self.parts):  # one per file
+            return np.array([bool(p.seg_flags.get(zone, False)) for p in self.parts])  # type: ignore[union-attr]
         return join_masks([p.flagged(zone) for p in self.parts], self.sizes)
 
     @property
@@ -208,7 +212,14 @@ class Scope:
                 self.segment_row[offset : offset + length, None], (length, self.n)
             )
         if self.parts is not None and self.is_segment:
-            return np.concatenate([p.text(offset, length) for p in self.parts], axis=1)
+            if self._segments is None:  # the files' segments side by side, one column each
+                raws = [p.segment_row for p in self.parts]
+                same = all(r is not None and r.shape == raws[0].shape for r in raws)  # type: ignore[union-attr]
+                if same and all(p.n == 1 for p in self.parts):
+                    self._segments = np.stack(raws, axis=1)  # type: ignore[arg-type]
+                else:
+                    return np.concatenate([p.text(offset, length) for p in self.parts], axis=1)
+            return self._segments[offset : offset + length]
         return self.cols[offset : offset + length]
 
     def gov(self, name: str) -> Ints:

@@ -670,6 +670,7 @@ def evaluate_final(passes: list[Pass], joined: Joined) -> None:
     or more validations, each rule once on the joined scopes of the files it applies to."""
     plan = passes[0].run.plan
     segments = passes[0].kind == SEGMENTS
+    batch = ChunkRows([p.chunk for p in passes]) if len(passes) > 1 and not segments else None
     for rp in plan.final:
         early = rp.layout.kind == "segment" and rp.rule.phase == 1
         if early != segments:
@@ -682,15 +683,16 @@ def evaluate_final(passes: list[Pass], joined: Joined) -> None:
         if not targets:
             continue
         scopes = [scope for _, scope, _ in targets]
+        rows = batch if rp.layout.kind == "record" else None  # other records read at once
         if len(scopes) == 1:
             whole = scopes[0]
         elif rp.rule.per_sending:
-            whole = Scope.joined(scopes)  # a scope of its own, as for one file
+            whole = Scope.joined(scopes, rows)  # a scope of its own, as for one file
         else:
             key = (f"{rp.layout.name} {rp.rule.phase}", tuple(id(s) for s in scopes))
             found_joined = joined.get(key)
             if found_joined is None:
-                found_joined = joined[key] = Scope.joined(scopes)
+                found_joined = joined[key] = Scope.joined(scopes, rows)
             whole = found_joined
         scatter(rp, targets, *rp.fn(whole))
 
