@@ -139,8 +139,18 @@ class Batcher:
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
     starting: asyncio.Lock = field(default_factory=asyncio.Lock)
     arriving: int = 0  # small bodies being received
-    arrived: asyncio.Event = field(default_factory=asyncio.Event)  # a job came
+    arrivals: dict[asyncio.AbstractEventLoop, asyncio.Event] = field(default_factory=dict)
     load: LoadGauge = field(default_factory=LoadGauge)
+
+    def arrived(self) -> asyncio.Event:
+        """Set when a job comes: one event per event loop (an app can outlive a loop, as
+        under test clients, and an event belongs to the loop it first waited in)."""
+        loop = asyncio.get_running_loop()
+        event = self.arrivals.get(loop)
+        if event is None:
+            self.arrivals.clear()  # the loops before this one are gone
+            event = self.arrivals[loop] = asyncio.Event()
+        return event
 
     def _note_load(self) -> None:
         count = self.arriving + len(self.waiting) + self.validating
@@ -170,9 +180,10 @@ class Batcher:
             left = deadline - loop.time()
             if left <= 0:
                 return
-            self.arrived.clear()
+            arrived = self.arrived()
+            arrived.clear()
             try:
-                await asyncio.wait_for(self.arrived.wait(), left)
+                await asyncio.wait_for(arrived.wait(), left)
             except TimeoutError:
                 return
 
@@ -199,7 +210,7 @@ class Batcher:
         job = Job(data, name, today, as_of, asyncio.get_running_loop().create_future())
         self.waiting.append(job)
         self._note_load()
-        self.arrived.set()
+        self.arrived().set()
         if self.running < self.workers:
             self.running += 1
             task = asyncio.create_task(self._work())

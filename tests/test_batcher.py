@@ -104,7 +104,7 @@ def test_under_load_a_batch_waits_for_its_share(
             await asyncio.sleep(0)
             assert not gathering.done()
             b.waiting.append(job(str(k)))
-            b.arrived.set()
+            b.arrived().set()
         await gathering
         assert len(b._next_batch()) == 10
 
@@ -124,7 +124,7 @@ def test_a_body_being_received_counts_in_the_load(
             async with b.receiving():
                 await received.wait()
             b.waiting.append(job("late"))
-            b.arrived.set()
+            b.arrived().set()
 
         b.waiting = [job("first")]
         uploading = asyncio.create_task(upload())
@@ -138,6 +138,26 @@ def test_a_body_being_received_counts_in_the_load(
         assert [j.name for j in b._next_batch()] == ["first", "late"]
 
     run(test)
+
+
+def test_a_batcher_outlives_its_event_loop(compiled: Compiled) -> None:
+    """The same app under two event loops one after the other (two test clients, say)."""
+    b = batcher(compiled, workers=2)
+
+    async def wait_once() -> None:
+        b.load.note(20, asyncio.get_running_loop().time())
+        b.validating = 10
+        b.waiting = [job()]
+        gathering = asyncio.create_task(b._gather())
+        await asyncio.sleep(0.01)  # the gather is waiting on the event
+        assert not gathering.done()
+        b.waiting.extend(job(str(k)) for k in range(9))
+        b.arrived().set()
+        await gathering
+        b.waiting = []
+
+    run(wait_once)
+    run(wait_once)  # a new loop: an event of the first one would raise here
 
 
 def test_the_wait_is_bounded(compiled: Compiled, monkeypatch: pytest.MonkeyPatch) -> None:
