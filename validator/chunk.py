@@ -74,7 +74,7 @@ class Chunk:
         self.layout_index, lookup = _layout_lookup(layouts)
         self.types = record_types(rows, key_length) if self.n else np.zeros(0, np.int64)
         valid = (self.types >= 0) & (self.types < 100)
-        self.layout_of = np.where(valid, lookup[np.clip(self.types, 0, 99)], -1)
+        self.layout_of = np.where(valid, lookup[np.minimum(np.maximum(self.types, 0), 99)], -1)
         self.flags: dict[str, Bool] = {}
         self.segments: dict[str, np.ndarray] = {}  # segment name -> its characters
         self.segment_flags: dict[str, dict[str, bool]] = {}  # segment -> zones with a finding
