@@ -18,7 +18,17 @@ from compiler import Compiled, ir
 from compiler.passes import walk
 from validator.aggregates import Part
 from validator.evaluate import ZONE_TABLE_MAX_ROWS, ExprCompiler, Fn, Scope
-from validator.values import Bool, Ints, Val, broadcast, kleene_and, kleene_not, spread, truth
+from validator.values import (
+    Bool,
+    Ints,
+    Val,
+    broadcast,
+    kleene_and,
+    kleene_not,
+    some,
+    spread,
+    truth,
+)
 
 RuleFn = Callable[[Scope], tuple[Bool, Bool]]
 
@@ -124,8 +134,10 @@ def no_rows(n: int) -> Bool:
 def rule_closure(rule: ir.Rule, when: Fn | None, require: Fn) -> RuleFn:
     """violated = in force ∧ when ∧ ¬require (Kleene); also the unexplained unknown rows.
 
-    Fast path: when every record of the scope is in force and nothing is unknown, the
-    answer is two vector operations; three-valued logic only runs where it is needed.
+    Fast paths: a ``when`` known false on every record ends it (``require`` is not
+    evaluated: nothing could be violated or unexplained); when every record of the scope is
+    in force and nothing is unknown, the answer is two vector operations; three-valued logic
+    only runs where it is needed.
     """
     start, end, gov = rule.start, rule.end, rule.governed_by
 
@@ -135,8 +147,11 @@ def rule_closure(rule: ir.Rule, when: Fn | None, require: Fn) -> RuleFn:
         if active is False:
             zeros = no_rows(n)
             return zeros, zeros
-        r = require(scope)
         w = when(scope) if when is not None else None
+        if w is not None and w.unknown is None and not some(w.data):
+            zeros = no_rows(n)  # the condition is known false everywhere: nothing to require
+            return zeros, zeros
+        r = require(scope)
         if r.unknown is None and (w is None or w.unknown is None):
             data = np.asarray(r.data, dtype=np.bool_)
             violated = ~spread(data, n)
