@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import gc
 import io
 import multiprocessing
 from collections.abc import AsyncIterator
@@ -93,6 +94,10 @@ _WORKER_BOOK: list[Compiled] = []  # the compiled rulebook of a validator proces
 
 def _start_worker(compiled: Compiled) -> None:
     _WORKER_BOOK[:] = [compiled]
+    # The rulebook is tens of thousands of objects that live as long as the process: out of
+    # the collector's sight, a full collection takes under a millisecond instead of ~30 ms
+    # (a pause every few hundred files, felt by a whole batch of requests).
+    gc.freeze()
 
 
 def _worker_validate(files: Files, today: dt.date | None, as_of: dt.date | None) -> list[Outcome]:

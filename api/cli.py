@@ -9,6 +9,7 @@ produces a traceback.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import json
 import os
 import sys
@@ -662,6 +663,7 @@ def serve(
         + (f"  [{workers} validator processes]" if workers > 1 else "")
     )
     app = create_app(compiled, max_bytes=max_bytes, workers=workers)
+    gc.freeze()  # the rulebook and the app live as long as the server: see api.batch
     uvicorn.run(app, host=host, port=port, log_level="warning")
 
 

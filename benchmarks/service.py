@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import os
 import resource
 import statistics
@@ -116,6 +117,7 @@ def main() -> int:
     compiled = load_compiled()
     body = build_large(compiled, args.records, mutualities=5)
     records = (len(body) - 227) // compiled.message.record_length
+    gc.freeze()  # no collector pauses in the clients over the rulebook loaded above
     rounds: list[Round] = []
     try:
         with local_server("--workers", str(args.workers)) as server:
