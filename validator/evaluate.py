@@ -85,6 +85,8 @@ class Scope:
         self._rows: np.ndarray | None = None
         self._batch_rows: Ints | None = None
         self._segments: np.ndarray | None = None  # joined segment scope: (length, files)
+        # joined scopes of a batch by (layout, ids of their chunks), shared by its passes
+        self.registry: dict[tuple[str, tuple[int, ...]], Scope] | None = None
         self._zone_any: dict[str, np.ndarray] = {}
         self.parts: tuple[Scope, ...] | None = None  # set on a joined scope
         self.sizes: list[int] = []  # records of each part
@@ -352,6 +354,11 @@ def zone_value(scope: Scope, ref: ir.ZoneRef) -> Val:
         found = _take(own, chunk.position(ref.record)[np.maximum(src, 0)], src < 0)
         scope.cache[key] = found
         return found
+    if scope.batch is not None and ref.access in ("anchor", "prior", "final"):
+        taken = batch_take(scope, ref)
+        if taken is not None:
+            scope.cache[key] = taken
+            return taken
     if scope.batch is not None and ref.access in ("previous", "next", "anchor", "prior", "final"):
         text, missing, flagged = batch_source(scope, ref)
     elif scope.parts is not None and ref.access != "self":
@@ -438,6 +445,34 @@ def read_records(
         holds = chunk.holds(zone.name, zone.offset)  # by layout index, -1 last
         missing = missing | ~holds[layout_of[safe]]
     return np.ascontiguousarray(rows[safe, zone.offset : zone.end].T), missing
+
+
+def batch_take(scope: Scope, ref: ir.ZoneRef) -> Val | None:
+    """For a joined scope with a batch, a zone of a given record type (anchor, prior or
+    final): parsed once on that record type's joined scope (the one its own rules use, from
+    ``registry``), then picked for each record, as ``zone_value`` does on one chunk. None
+    when the batch has no record of that type or the scope no registry."""
+    assert scope.parts is not None and scope.batch is not None
+    chunk = scope.parts[0].chunk
+    if scope.registry is None or ref.record is None or ref.record not in chunk.layout_index:
+        return None
+    layout = chunk.layouts[chunk.layout_index[ref.record]]
+    holders = [p for p in scope.parts if p.chunk.rows_of(ref.record).size]
+    if len(holders) < 2:
+        return None
+    key = (layout.name, tuple(id(p.chunk) for p in holders))
+    target = scope.registry.get(key)
+    if target is None:
+        parts = [layout_scope(p.chunk, layout, p.env) for p in holders]
+        target = scope.registry[key] = Scope.joined(parts, scope.batch)
+        target.registry = scope.registry
+    if target.parts is None or target.batch is not scope.batch:
+        return None
+    own = zone_value(target, own_ref(ref))
+    _, rows = scope.sources(ref.access, ref.record)  # in the batch's rows, -1: none
+    at = np.full(scope.batch.layout_of.shape[0], -1, dtype=np.int64)
+    at[target.batch_rows] = np.arange(target.n, dtype=np.int64)
+    return _take(own, at[np.maximum(rows, 0)], rows < 0)
 
 
 def batch_source(scope: Scope, ref: ir.ZoneRef) -> tuple[np.ndarray, Bool | None, Bool | None]:

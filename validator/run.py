@@ -568,6 +568,7 @@ def evaluate(passes: list[Pass], joined: Joined | None = None) -> None:
         if found is None:
             parts = [layout_scope(passes[k].chunk, layout, passes[k].run.env) for k in members]
             found = joined[key] = Scope.joined(parts, batch)
+            found.registry = joined
         return found
 
     if kind == OPENERS:
