@@ -365,9 +365,8 @@ def source_contributions(
     source record type, its scope, the positions of its records among the ``n`` and which of
     them are new (one file's chunk, or the chunks of a batch one after the other)."""
     c = np.zeros(n, dtype=np.int64)
-    cu = np.zeros(n, dtype=np.int64)
-    cx = np.zeros(n, dtype=np.int64)
-    any_unknown = False
+    cu: Ints | None = None  # allocated at the first unknown contribution
+    cx: Ints | None = None
     keyed_parts: list[KeyedPart] = []
     for part in parts:
         found = rows(part.layout)
@@ -375,29 +374,32 @@ def source_contributions(
             continue
         scope, idx, new = found
         m = idx.size
-        if part.where is not None:
-            w = part.where(scope)
-            wt, wf = truth(w)
-            wt = spread(wt, m)
-            w_unknown = ~(wt | spread(wf, m))
-            w_unx = w_unknown & _mask(w.unexplained, m)
-        else:
-            wt = np.ones(m, dtype=np.bool_)
-            w_unknown = w_unx = np.zeros(m, dtype=np.bool_)
-        if part.value is not None:
-            v = part.value(scope)
-            data = spread(np.asarray(v.data, dtype=np.int64), m)
-            v_unknown, v_unx = _mask(v.unknown, m), _mask(v.unexplained, m)
-        else:
-            data = np.ones(m, dtype=np.int64)
-            v_unknown = v_unx = np.zeros(m, dtype=np.bool_)
-        contributes = wt & ~v_unknown & new
+        w = part.where(scope) if part.where is not None else None
+        v = part.value(scope) if part.value is not None else None
+        wt = None if w is None else spread(truth(w)[0], m)  # None: every record counts
+        data = np.ones(m, dtype=np.int64) if v is None else spread(np.asarray(v.data, np.int64), m)
+        contributes = new if wt is None else wt & new
+        if v is not None and v.unknown is not None:
+            contributes = contributes & ~spread(v.unknown, m)
         c[idx] = np.where(contributes, data, 0)
-        unknown = (w_unknown | (wt & v_unknown)) & new
-        if some(unknown):
-            any_unknown = True
-            cu[idx] = unknown
-            cx[idx] = (w_unx | (wt & v_unx)) & new
+        if (w is None or w.unknown is None) and (v is None or v.unknown is None):
+            pass  # the usual case: nothing unknown
+        else:
+            every = np.ones(m, dtype=np.bool_) if wt is None else wt
+            if w is not None and w.unknown is not None:
+                w_unknown = ~(every | spread(truth(w)[1], m))
+                w_unx = w_unknown & _mask(w.unexplained, m)
+            else:
+                w_unknown = w_unx = np.zeros(m, dtype=np.bool_)
+            v_unknown = _mask(None if v is None else v.unknown, m)
+            v_unx = _mask(None if v is None else v.unexplained, m)
+            unknown = (w_unknown | (every & v_unknown)) & new
+            if some(unknown):
+                if cu is None or cx is None:
+                    cu = np.zeros(n, dtype=np.int64)
+                    cx = np.zeros(n, dtype=np.int64)
+                cu[idx] = unknown
+                cx[idx] = (w_unx | (every & v_unx)) & new
         if part.key is not None:
             k = part.key(scope)
             kdata = spread(np.asarray(k.data, dtype=np.int64), m)
@@ -406,8 +408,6 @@ def source_contributions(
             else:
                 kunk = spread(k.unknown, m)
                 keyed_parts.append((idx, kdata, kunk, _mask(k.unexplained, m)))
-    if not any_unknown:
-        return c, None, None, keyed_parts
     return c, cu, cx, keyed_parts
 
 
