@@ -167,10 +167,9 @@ class Chunk:
         found = self._groups.get(group.name)
         if found is not None:
             return found
-        members = np.array(
-            [self.layout_index[m] for m in group.members if m in self.layout_index], dtype=np.int64
-        )
-        is_member = np.isin(self.layout_of, members)
+        table = np.zeros(len(self.layouts) + 1, dtype=np.bool_)  # by layout index, -1 last
+        table[[self.layout_index[m] for m in group.members if m in self.layout_index]] = True
+        is_member = table[self.layout_of]
         if group.opener is None or self.n == 0:
             found = np.full(self.n, -1, dtype=np.int64)
         else:
