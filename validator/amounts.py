@@ -186,7 +186,11 @@ class AmountsRun:
         if verdict in REJECTED:
             return np.ones(ordinals.size, dtype=np.bool_)
         refused_invoices = {f.invoice for f in findings if f.letter == "F" and f.invoice}
-        refused = np.isin(invoices, np.fromiter(refused_invoices, np.int32, len(refused_invoices)))
+        if refused_invoices:
+            numbers = np.fromiter(refused_invoices, np.int32, len(refused_invoices))
+            refused = np.isin(invoices, numbers)
+        else:
+            refused = np.zeros(invoices.size, dtype=np.bool_)
         for f in findings:
             if f.letter != "R" or f.record is None or not ordinals.size:
                 continue
