@@ -624,12 +624,10 @@ def add_amounts(
             value = values.get((name, id(zone)))
             if value is None:
                 value = values[(name, id(zone))] = zone_value(whole, zone_ref(name, zone))
-            own = layout_scope(passes[k].chunk, layouts[name], passes[k].run.env)
-            at = sum(
-                layout_scope(passes[j].chunk, layouts[name], passes[j].run.env).n
-                for j in members[: members.index(k)]
-            )
-            return new_values(own, value, at)
+            if whole.parts is None:  # this chunk alone has records of that type
+                return new_values(whole, value, 0)
+            i = members.index(k)  # its part of the joined scope, after the others' records
+            return new_values(whole.parts[i], value, sum(whole.sizes[:i]))
 
         return read
 
