@@ -84,6 +84,7 @@ class Scope:
         self._cols: np.ndarray | None = None
         self._rows: np.ndarray | None = None
         self._batch_rows: Ints | None = None
+        self._batch_positions: Ints | None = None
         self._segments: np.ndarray | None = None  # joined segment scope: (length, files)
         # joined scopes of a batch by (layout, ids of their chunks), shared by its passes
         self.registry: dict[tuple[str, tuple[int, ...]], Scope] | None = None
@@ -146,6 +147,17 @@ class Scope:
             offset = self.batch.offset
             self._batch_rows = np.concatenate([p.idx + offset[id(p.chunk)] for p in self.parts])
         return self._batch_rows
+
+    @property
+    def batch_positions(self) -> Ints:
+        """The inverse of ``batch_rows``: for each of the batch's rows, its position in this
+        scope (-1: not one of its records)."""
+        if self._batch_positions is None:
+            assert self.batch is not None
+            at = np.full(self.batch.layout_of.shape[0], -1, dtype=np.int64)
+            at[self.batch_rows] = np.arange(self.n, dtype=np.int64)
+            self._batch_positions = at
+        return self._batch_positions
 
     def each(self, fn: Callable[[Scope], Val]) -> Val:
         """``fn`` on each part of a joined scope, joined."""
@@ -470,9 +482,7 @@ def batch_take(scope: Scope, ref: ir.ZoneRef) -> Val | None:
         return None
     own = zone_value(target, own_ref(ref))
     _, rows = scope.sources(ref.access, ref.record)  # in the batch's rows, -1: none
-    at = np.full(scope.batch.layout_of.shape[0], -1, dtype=np.int64)
-    at[target.batch_rows] = np.arange(target.n, dtype=np.int64)
-    return _take(own, at[np.maximum(rows, 0)], rows < 0)
+    return _take(own, target.batch_positions[np.maximum(rows, 0)], rows < 0)
 
 
 def batch_source(scope: Scope, ref: ir.ZoneRef) -> tuple[np.ndarray, Bool | None, Bool | None]:
