@@ -177,18 +177,18 @@ class AggRuntime:
         assert u is not None and x is not None
         base = self.open_base
 
+        def base_value_at(starts: Ints) -> Ints:
+            safe = np.maximum(starts, 0)
+            return np.where(chunk.is_new[safe], s[safe] - c[safe], base.value)
+
         def base_at(starts: Ints) -> tuple[Ints, Ints, Ints]:
             safe = np.maximum(starts, 0)
             new = chunk.is_new[safe]
             return (
-                np.where(new, s[safe] - c[safe], base.value),
+                base_value_at(starts),
                 np.where(new, u[safe] - cu[safe], base.unknown),
                 np.where(new, x[safe] - cx[safe], base.unexplained),
             )
-
-        def base_value_at(starts: Ints) -> Ints:
-            safe = np.maximum(starts, 0)
-            return np.where(chunk.is_new[safe], s[safe] - c[safe], base.value)
 
         self._base_at = base_at
         self._base_value_at = base_value_at
@@ -376,7 +376,8 @@ def source_contributions(
         m = idx.size
         w = part.where(scope) if part.where is not None else None
         v = part.value(scope) if part.value is not None else None
-        wt = None if w is None else spread(truth(w)[0], m)  # None: every record counts
+        w_true, w_false = (None, None) if w is None else truth(w)
+        wt = None if w_true is None else spread(w_true, m)  # None: every record counts
         data = np.ones(m, dtype=np.int64) if v is None else spread(np.asarray(v.data, np.int64), m)
         contributes = new if wt is None else wt & new
         if v is not None and v.unknown is not None:
@@ -386,8 +387,8 @@ def source_contributions(
             pass  # the usual case: nothing unknown
         else:
             every = np.ones(m, dtype=np.bool_) if wt is None else wt
-            if w is not None and w.unknown is not None:
-                w_unknown = ~(every | spread(truth(w)[1], m))
+            if w is not None and w.unknown is not None and w_false is not None:
+                w_unknown = ~(every | spread(w_false, m))
                 w_unx = w_unknown & _mask(w.unexplained, m)
             else:
                 w_unknown = w_unx = np.zeros(m, dtype=np.bool_)
