@@ -157,6 +157,10 @@ class Batcher:
             event = self.arrivals[loop] = asyncio.Event()
         return event
 
+    def _share(self, files: int) -> int:
+        """One validator's share of ``files`` (rounded up), at most a batch."""
+        return min(MAX_FILES, -(-files // self.workers))
+
     def _note_load(self) -> None:
         count = self.arriving + len(self.waiting) + self.validating
         self.load.note(count, asyncio.get_running_loop().time())
@@ -180,7 +184,7 @@ class Batcher:
         loop = asyncio.get_running_loop()
         now = loop.time()
         deadline = now + MAX_GATHER
-        want = min(MAX_FILES, -(-self.load.recent(now) // self.workers))
+        want = self._share(self.load.recent(now))
         while len(self.waiting) < want:
             left = deadline - loop.time()
             if left <= 0:
@@ -227,7 +231,7 @@ class Batcher:
         """The first waiting job and those that can go with it, up to this validator's
         share of the files waiting or being validated: the load is split evenly between
         the validators, not taken whole by the first one free while the others idle."""
-        share = min(MAX_FILES, -(-(len(self.waiting) + self.validating) // self.workers))
+        share = self._share(len(self.waiting) + self.validating)
         dates = self.waiting[0].dates
         batch: list[Job] = []
         size = 0
