@@ -14,7 +14,8 @@ import json
 import os
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
@@ -159,16 +160,24 @@ def open_input(path: str) -> BinaryIO:
     raise AssertionError  # unreachable
 
 
-def read_input(path: str) -> bytes:
+@contextmanager
+def input_stream(path: str) -> Iterator[BinaryIO]:
+    """The input opened (``-``: standard input); a read error while it is used fails with a
+    located message; closed afterwards (standard input stays open)."""
     stream = open_input(path)
     try:
-        return stream.read()
+        yield stream
     except OSError as exc:
         fail(f"cannot read {path}: {exc.strerror or exc}")
         raise
     finally:
         if stream is not sys.stdin.buffer:
             stream.close()
+
+
+def read_input(path: str) -> bytes:
+    with input_stream(path) as stream:
+        return stream.read()
 
 
 @main.command()
@@ -204,8 +213,7 @@ def validate(
     from validator import validate as run_validation
 
     compiled = compiled_rulebook(rulebook_dir)
-    stream = open_input(file)
-    try:
+    with input_stream(file) as stream:
         report = run_validation(
             compiled,
             stream,
@@ -214,12 +222,6 @@ def validate(
             as_of=as_of,
             block_records=block_records,
         )
-    except OSError as exc:
-        fail(f"cannot read {file}: {exc.strerror or exc}")
-        raise
-    finally:
-        if stream is not sys.stdin.buffer:
-            stream.close()
     if fmt == "json":
         click.echo(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
     else:
