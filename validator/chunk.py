@@ -86,6 +86,7 @@ class Chunk:
         self._holders: dict[tuple[str, int], Bool] = {}
         self._positions: dict[str, Ints] = {}
         self._last_new: int | None = None
+        self.memo: dict[object, np.ndarray] = {}  # per-row values of all its rows (evaluate.py)
 
     # ------------------------------------------------------------------ rows by type
 
@@ -187,6 +188,7 @@ class Chunk:
     def release(self) -> None:
         """Drop everything derived from the rows so the chunk's memory is freed at once."""
         self.scopes.clear()
+        self.memo.clear()
         self._anchors.clear()
         self._groups.clear()
         self.flags.clear()
@@ -230,6 +232,7 @@ class ChunkRows:
         self._rows: Bytes2D | None = None
         self._types: Ints | None = None
         self._layout_of: Ints | None = None
+        self.memo: dict[object, np.ndarray] = {}  # per-row values of all the rows (evaluate.py)
 
     @property
     def rows(self) -> Bytes2D:
