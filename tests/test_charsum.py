@@ -30,10 +30,10 @@ def chunk_of(compiled: Compiled, rows: np.ndarray) -> Chunk:
     )
 
 
-def records(compiled: Compiled, draw: st.DrawFn, key: bytes) -> np.ndarray:
+def records(compiled: Compiled, data: st.DataObject, key: bytes) -> np.ndarray:
     length = compiled.message.record_length
-    n = draw(st.integers(min_value=1, max_value=6))
-    picks = draw(st.lists(st.binary(min_size=length, max_size=length), min_size=n, max_size=n))
+    n = data.draw(st.integers(min_value=1, max_value=6))
+    picks = data.draw(st.lists(st.binary(min_size=length, max_size=length), min_size=n, max_size=n))
     rows = np.array(
         [[ALPHABET[b % len(ALPHABET)] for b in p] for p in picks], dtype=np.uint8
     ).reshape(n, length)
@@ -60,7 +60,7 @@ def test_charsum_once_per_chunk_and_batch_matches_the_function(
         span, values, lambda scope: Val(np.zeros(scope.n, dtype=np.int64))
     )
     env = Env(compiled=compiled, today=20261101, as_of=None)
-    files = [records(compiled, data.draw, b"50"), records(compiled, data.draw, b"50")]
+    files = [records(compiled, data, b"50"), records(compiled, data, b"50")]
     chunks = [chunk_of(compiled, rows) for rows in files]
     for rows, chunk in zip(files, chunks, strict=True):  # each chunk alone
         got = np.asarray(fn(layout_scope(chunk, layout, env)).data).tolist()
