@@ -44,7 +44,8 @@ def records(compiled: Compiled, data: st.DataObject, key: bytes) -> np.ndarray:
 def expected(rows: np.ndarray, span: tuple[int, int], values: tuple[int, ...]) -> list[int]:
     offset, length = span
     text = Val(np.ascontiguousarray(rows[:, offset : offset + length].T))
-    return np.asarray(charsum(text, Val(np.asarray(values, dtype=np.int64))).data).tolist()
+    sums = charsum(text, Val(np.asarray(values, dtype=np.int64)))
+    return [int(x) for x in np.asarray(sums.data)]
 
 
 @settings(max_examples=40, deadline=None)
