@@ -47,6 +47,47 @@ class Totals:
 
 
 @dataclass(slots=True)
+class KeyedBatch:
+    """A keyed aggregate's contributions in the chunks of a batch (one per file), one
+    after the other, when every key and value is known: read by ``keyed_values`` for all
+    the files at once and folded into each file's totals in one sort (``fold``)."""
+
+    runtimes: list[AggRuntime]  # each file's runtime, in the batch's order
+    starts: dict[int, int]  # id of each file's chunk -> its first row in the batch
+    pos: Ints  # rows of the contributing records in the batch
+    keys: Ints
+    values: Ints
+    owner: Ints  # index of each contribution's file
+    folded: bool = False
+
+    def own(self, runtime: AggRuntime, chunk: Chunk) -> tuple[Ints, Ints, Ints]:
+        """One file's contributions (rows in its chunk, keys, values)."""
+        mine = self.owner == self.file_of(runtime)
+        return self.pos[mine] - self.starts[id(chunk)], self.keys[mine], self.values[mine]
+
+    def file_of(self, runtime: AggRuntime) -> int:
+        """The index of a file's runtime in the batch (by identity)."""
+        return next(i for i, r in enumerate(self.runtimes) if r is runtime)
+
+    def fold(self) -> None:
+        """Add this batch's sums per file and key to each file's carried totals (once)."""
+        if self.folded:
+            return
+        self.folded = True
+        if not self.keys.size:
+            return
+        order = np.lexsort((self.keys, self.owner))
+        keys, owner = self.keys[order], self.owner[order]
+        first = np.flatnonzero(
+            np.concatenate(([True], (keys[1:] != keys[:-1]) | (owner[1:] != owner[:-1])))
+        )
+        sums = np.add.reduceat(self.values[order], first)
+        folds = zip(owner[first].tolist(), keys[first].tolist(), sums.tolist(), strict=True)
+        for f, key, value in folds:
+            self.runtimes[f].keyed.setdefault(key, Totals()).value += value
+
+
+@dataclass(slots=True)
 class AggRuntime:
     """The state and per-chunk results of one aggregate of one rule."""
 
@@ -70,6 +111,8 @@ class AggRuntime:
     _base_at: Callable[[Ints], tuple[Ints, Ints, Ints]] | None = None
     _base_value_at: Callable[[Ints], Ints] | None = None
     tainted: bool = False  # an unknown contribution (or key) was seen: counts may not be 0
+    _batch: KeyedBatch | None = None  # this chunk's keyed contributions, with its batch's
+    _chunk: Chunk | None = None  # the chunk of those
 
     # ------------------------------------------------------------------ contributions
 
@@ -127,6 +170,18 @@ class AggRuntime:
             self._prepare_group(chunk)
         if n:
             self.total = Totals(int(self._s[-1]), int(self._u[-1]), int(self._x[-1]))
+
+    def accumulate_clean_run(self, chunk: Chunk, c: Ints, s: Ints) -> None:
+        """``_accumulate`` of a running total (not keyed, not final) when nothing unknown
+        was ever contributed: ``s``, this chunk's running sums, comes from a whole batch's
+        sums (``accumulate_batch``), the counts are zero."""
+        zeros = no_counts(chunk.n)
+        self._c = (c, zeros, zeros)
+        self._s, self._u, self._x = s, zeros, zeros
+        if self.group is not None:
+            self._prepare_group(chunk)
+        if chunk.n:
+            self.total = Totals(int(s[-1]), 0, 0)
 
     def _keyed_contributions(
         self,
@@ -256,10 +311,19 @@ class AggRuntime:
         assert scope.parts is not None
         mine = [cast(AggRuntime, r) for r in runtimes]
         if self.mode != "final" and self.this_key is not None:
-            return keyed_values(mine, list(scope.parts), self.this_key(scope))
+            return keyed_values(mine, list(scope.parts), self.this_key(scope), scope)
         return join_vals(
             [r.value_at(p) for r, p in zip(mine, scope.parts, strict=True)], scope.sizes
         )
+
+    def contributions_of_chunk(self) -> tuple[Ints, Ints, Ints, Ints, Ints]:
+        """This chunk's keyed contributions: rows in the chunk, keys, values and counts."""
+        if self._batch is not None and self._chunk is not None:
+            pos, keys, values = self._batch.own(self, self._chunk)
+            zeros = no_counts(pos.size)
+            return pos, keys, values, zeros, zeros
+        assert self._contrib is not None  # contributions of this chunk, by end_chunk's time
+        return self._contrib
 
     def _keyed(self, scope: Scope) -> Val:
         assert self.this_key is not None
@@ -267,6 +331,9 @@ class AggRuntime:
 
     def end_chunk(self) -> None:
         """Fold this chunk's keyed contributions into the carried totals."""
+        if self._batch is not None:
+            self._batch.fold()  # every file's of the batch, by the first file to end its chunk
+            self._batch = self._chunk = None
         if self._contrib is not None and self._unkeyed_run is not None:
             _, kk, c, cu, cx = self._contrib
             if kk.size:
@@ -297,23 +364,103 @@ class AggRuntime:
         self._base_at = self._base_value_at = None
 
 
+def accumulate_batch(
+    runtimes: list[AggRuntime], chunks: list[Chunk], offsets: list[int], found: Contributions
+) -> bool:
+    """One aggregate's contributions for the chunks of a batch (one per file, ``offsets``:
+    where each starts in ``found``, computed over them one after the other), folded into
+    each file's runtime when nothing unknown was ever contributed to any of them: the
+    running sums in one pass over the batch, end-of-file totals in one reduction. False
+    (nothing done) otherwise: each file then accumulates its own share."""
+    c, cu, _, keyed = found
+    first = runtimes[0]
+    if cu is not None or any(r.tainted for r in runtimes) or any(ch.n == 0 for ch in chunks):
+        return False
+    starts = offsets[:-1]
+    if first.node.this_key is not None:
+        if any(kunk is not None for _, _, kunk, _ in keyed):
+            return False
+        empty = np.zeros(0, dtype=np.int64)
+        pos = np.concatenate([idx for idx, _, _, _ in keyed]) if keyed else empty
+        batch = KeyedBatch(
+            runtimes=runtimes,
+            starts={id(chunk): lo for chunk, lo in zip(chunks, starts, strict=True)},
+            pos=pos,
+            keys=np.concatenate([k for _, k, _, _ in keyed]) if keyed else empty,
+            values=c[pos],
+            owner=np.searchsorted(np.asarray(offsets[1:], dtype=np.int64), pos, side="right"),
+        )
+        for runtime, chunk, lo in zip(runtimes, chunks, starts, strict=True):
+            zeros = no_counts(chunk.n)
+            runtime._c = (c[lo : lo + chunk.n], zeros, zeros)
+            runtime._batch, runtime._chunk = batch, chunk
+            runtime._unkeyed_run = (zeros, zeros)  # no unknown key: the counts stay 0
+        return True
+    if first.mode == "final":
+        sums = np.add.reduceat(c, starts).tolist()
+        for runtime, chunk, lo, value in zip(runtimes, chunks, starts, sums, strict=True):
+            zeros = no_counts(chunk.n)
+            runtime._c = (c[lo : lo + chunk.n], zeros, zeros)
+            runtime.total = Totals(runtime.total.value + value, 0, 0)
+        return True
+    running = np.cumsum(c)
+    before = np.concatenate(([0], running[np.asarray(offsets[1:-1], dtype=np.int64) - 1]))
+    carried = np.array([r.total.value for r in runtimes], dtype=np.int64)
+    sizes = [chunk.n for chunk in chunks]
+    running += np.repeat(carried - before, sizes)
+    for runtime, chunk, lo, hi in zip(runtimes, chunks, starts, offsets[1:], strict=True):
+        runtime.accumulate_clean_run(chunk, c[lo:hi], running[lo:hi])
+    return True
+
+
 NO_TOTALS = Totals()  # read only
 
 
-def keyed_values(runtimes: list[AggRuntime], scopes: list[Scope], k: Val) -> Val:
+def _shared_batch(
+    runtimes: list[AggRuntime], scopes: list[Scope], joined: Scope | None
+) -> KeyedBatch | None:
+    """The batch of keyed contributions all ``runtimes`` share, when ``joined`` (the scope
+    made of ``scopes``) reads the same batch rows: its records' rows can then be compared
+    with the contributions' as they are."""
+    batch = runtimes[0]._batch
+    if batch is None or joined is None or joined.batch is None:
+        return None
+    if any(r._batch is not batch for r in runtimes):
+        return None
+    offset = joined.batch.offset
+    for scope in scopes:
+        start = batch.starts.get(id(scope.chunk))
+        if start is None or offset.get(id(scope.chunk)) != start:
+            return None
+    return batch
+
+
+def keyed_values(
+    runtimes: list[AggRuntime], scopes: list[Scope], k: Val, joined: Scope | None = None
+) -> Val:
     """Running keyed totals (``where … = this.key``) for the records of ``scopes``, one
     aggregate runtime each (the files of a batch; ``k``: the records' keys, one after the
-    other): the sums so far of each file's contributions with the same key, sorted once."""
+    other; ``joined``: the scope they are the parts of): the sums so far of each file's
+    contributions with the same key, sorted once."""
     qkeys = spread(np.asarray(k.data, dtype=np.int64), sum(s.n for s in scopes))
-    parts = []
-    for runtime in runtimes:
-        assert runtime._contrib is not None  # contributions of this chunk, by end_chunk's time
-        parts.append(runtime._contrib)
-    p = np.concatenate([c[0] for c in parts])
-    qpos = np.concatenate([s.idx for s in scopes])
+    batch = _shared_batch(runtimes, scopes, joined)
+    if batch is not None and joined is not None:  # the batch's contributions as they are
+        zeros = no_counts(batch.pos.size)  # nothing unknown in a shared batch
+        parts = [(batch.pos, batch.keys, batch.values, zeros, zeros)]
+        p = batch.pos
+        qpos = joined.batch_rows
+        files = [batch.file_of(r) for r in runtimes]
+        contributors = batch.owner
+    else:
+        parts = [runtime.contributions_of_chunk() for runtime in runtimes]
+        p = np.concatenate([c[0] for c in parts])
+        qpos = np.concatenate([s.idx for s in scopes])
+        files = list(range(len(runtimes)))
+        contributors = np.concatenate(
+            [np.full(c[0].size, f, np.int64) for f, c in enumerate(parts)]
+        )
     owner = np.concatenate(
-        [np.full(c[0].size, f, np.int64) for f, c in enumerate(parts)]
-        + [np.full(s.n, f, np.int64) for f, s in enumerate(scopes)]
+        [contributors] + [np.full(s.n, f, np.int64) for f, s in zip(files, scopes, strict=True)]
     )
     order_keys = np.concatenate([*(c[1] for c in parts), qkeys])
     order_pos = np.concatenate([p, qpos])

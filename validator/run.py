@@ -16,7 +16,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from compiler import Compiled, ir
-from validator.aggregates import AggRuntime, closed_openers, source_contributions
+from validator.aggregates import (
+    AggRuntime,
+    Contributions,
+    accumulate_batch,
+    closed_openers,
+    source_contributions,
+)
 from validator.amounts import (
     REJECTED,
     AmountsRun,
@@ -578,8 +584,7 @@ def evaluate(passes: list[Pass], joined: Joined | None = None) -> None:
         add_amounts(passes, scope_of, members_of)
     if phase == 2:
         if len(passes) > 1:
-            for p, shared in zip(passes, batch_contributions(passes, scope_of), strict=True):
-                p.run.contribute(p.chunk, shared)
+            batch_accumulate(passes, scope_of)
         else:
             passes[0].run.contribute(passes[0].chunk, {})
     rules = plan.phase1 if phase == 1 else plan.phase2
@@ -696,14 +701,14 @@ def evaluate_final(passes: list[Pass], joined: Joined) -> None:
         scatter(rp, targets, *rp.fn(whole))
 
 
-def batch_contributions(
-    passes: list[Pass], scope_of: Callable[[ir.Layout, list[int]], Scope]
-) -> list[dict[object, object]]:
+def batch_accumulate(passes: list[Pass], scope_of: Callable[[ir.Layout, list[int]], Scope]) -> None:
     """The aggregates' contributions of the chunks of several passes, computed once on their
-    records one after the other (joined scopes), then cut into each chunk's share: what
-    ``Run.contribute`` would compute for each chunk alone."""
+    records one after the other (joined scopes), and folded into each file's runtimes: at
+    once for the batch when nothing unknown is involved (``accumulate_batch``), else each
+    chunk's share as ``Run.contribute`` would on that chunk alone."""
     sizes = [p.chunk.n for p in passes]
     offsets = np.cumsum([0, *sizes]).tolist()
+    chunks = [p.chunk for p in passes]
     found: dict[str, tuple[Scope, Ints, Bool] | None] = {}
 
     def rows(layout: ir.Layout) -> tuple[Scope, Ints, Bool] | None:
@@ -722,32 +727,39 @@ def batch_contributions(
                 )
         return found[layout.name]
 
+    computed: dict[int, Contributions] = {}
     shared: list[dict[object, object]] = [{} for _ in passes]
-    for agg in passes[0].run.aggs:
-        if agg.share in shared[0]:
+    for r, agg in enumerate(passes[0].run.aggs):
+        whole = computed.get(agg.share)
+        if whole is None:
+            whole = computed[agg.share] = source_contributions(agg.parts, offsets[-1], rows)
+        runtimes = [p.run.aggs[r] for p in passes]
+        if accumulate_batch(runtimes, chunks, offsets, whole):
             continue
-        c, cu, cx, keyed = source_contributions(agg.parts, offsets[-1], rows)
-        for k in range(len(passes)):
+        c, cu, cx, keyed = whole
+        for k, (p, runtime) in enumerate(zip(passes, runtimes, strict=True)):
             lo, hi = offsets[k], offsets[k + 1]
-            unknown = cu is not None and cx is not None and some(cu[lo:hi])
-            own_keyed = []
-            for idx, kdata, kunk, kunx in keyed:
-                a, b = np.searchsorted(idx, [lo, hi]).tolist()
-                own_keyed.append(
-                    (
-                        idx[a:b] - lo,
-                        kdata[a:b],
-                        None if kunk is None else kunk[a:b],
-                        None if kunx is None else kunx[a:b],
+            own = shared[k].get(agg.share)
+            if own is None:
+                unknown = cu is not None and cx is not None and some(cu[lo:hi])
+                own_keyed = []
+                for idx, kdata, kunk, kunx in keyed:
+                    a, b = np.searchsorted(idx, [lo, hi]).tolist()
+                    own_keyed.append(
+                        (
+                            idx[a:b] - lo,
+                            kdata[a:b],
+                            None if kunk is None else kunk[a:b],
+                            None if kunx is None else kunx[a:b],
+                        )
                     )
+                own = shared[k][agg.share] = (
+                    c[lo:hi],
+                    cu[lo:hi] if unknown and cu is not None else None,
+                    cx[lo:hi] if unknown and cx is not None else None,
+                    own_keyed,
                 )
-            shared[k][agg.share] = (
-                c[lo:hi],
-                cu[lo:hi] if unknown and cu is not None else None,
-                cx[lo:hi] if unknown and cx is not None else None,
-                own_keyed,
-            )
-    return shared
+            runtime.contributions(p.chunk, p.run.env, shared[k])
 
 
 Validation = Generator[Pass, None, Report]
