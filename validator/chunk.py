@@ -232,6 +232,7 @@ class ChunkRows:
         self._rows: Bytes2D | None = None
         self._types: Ints | None = None
         self._layout_of: Ints | None = None
+        self._sources: dict[tuple[str, str | None], Ints] = {}
         self.memo: dict[object, np.ndarray] = {}  # per-row values of all the rows (evaluate.py)
 
     @property
@@ -239,6 +240,41 @@ class ChunkRows:
         if self._rows is None:
             self._rows = np.concatenate([c.rows for c in self.chunks])
         return self._rows
+
+    def source_rows(self, access: str, record: str | None) -> Ints:
+        """For every row, the row a reference reads (``Chunk.source_rows`` of its chunk, in
+        the batch's rows; -1 when there is none): computed once for all the chunks."""
+        key = (access, record)
+        found = self._sources.get(key)
+        if found is None:
+            found = self._sources[key] = self._source_rows(access, record)
+        return found
+
+    def _source_rows(self, access: str, record: str | None) -> Ints:
+        sizes = [c.n for c in self.chunks]
+        starts = np.cumsum([0, *sizes])
+        n = int(starts[-1])
+        at = np.arange(n, dtype=np.int64)
+        if access == "previous":  # none before a chunk's first row
+            first = np.repeat(starts[:-1], sizes)
+            return np.where(at == first, -1, at - 1)
+        if access == "next":  # none after a chunk's last row
+            end = np.repeat(starts[1:], sizes)
+            return np.where(at + 1 < end, at + 1, -1)
+        assert record is not None
+        if access == "final":
+            lasts = [c.last_of(record) for c in self.chunks]
+            firsts = starts[:-1].tolist()
+            own = [
+                last + first if last >= 0 else -1 for last, first in zip(lasts, firsts, strict=True)
+            ]
+            return np.repeat(np.array(own, dtype=np.int64), sizes)
+        index = self.chunks[0].layout_index.get(record, -99)  # the chunks share their layouts
+        last = np.maximum.accumulate(np.where(self.layout_of == index, at, -1))
+        if access == "prior":  # strictly before
+            last = np.concatenate(([-1], last[:-1]))
+        first = np.repeat(starts[:-1], sizes)
+        return np.where(last >= first, last, -1)  # not from an earlier chunk
 
     @property
     def types(self) -> Ints:

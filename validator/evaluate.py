@@ -92,7 +92,7 @@ class Scope:
         self.parts: tuple[Scope, ...] | None = None  # set on a joined scope
         self.sizes: list[int] = []  # records of each part
         self.batch: ChunkRows | None = None  # the parts' chunks' rows one after the other
-        self._sources: dict[tuple[str, str | None], tuple[list[Ints], Ints]] = {}
+        self._sources: dict[tuple[str, str | None], Ints] = {}
 
     @classmethod
     def joined(cls, parts: list[Scope], batch: ChunkRows | None = None) -> Scope:
@@ -121,23 +121,28 @@ class Scope:
             self.parts is not None and self.parts[0].segment_row is not None
         )
 
-    def sources(self, access: str, record: str | None) -> tuple[list[Ints], Ints]:
+    def sources(self, access: str, record: str | None) -> Ints:
         """For a joined scope with a batch: the record each record reads (``access`` of
-        ``record``), as an index in each part's chunk and in the batch's rows (-1: none)."""
+        ``record``), as an index in the batch's rows (-1: none)."""
         key = (access, record)
         found = self._sources.get(key)
         if found is None:
             assert self.parts is not None and self.batch is not None
-            own = [p.chunk.source_rows(p.idx, access, record) for p in self.parts]
-            offset = self.batch.offset
-            rows = np.concatenate(
-                [
-                    np.where(src < 0, -1, src + offset[id(p.chunk)])
-                    for src, p in zip(own, self.parts, strict=True)
-                ]
-            )
-            found = self._sources[key] = (own, rows)
+            found = self.batch.source_rows(access, record)[self.batch_rows]
+            self._sources[key] = found
         return found
+
+    def own_sources(self, access: str, record: str | None) -> list[Ints]:
+        """``sources`` as an index in each part's chunk (-1: none)."""
+        assert self.parts is not None and self.batch is not None
+        rows = self.sources(access, record)
+        own = []
+        at = 0
+        for p in self.parts:
+            mine = rows[at : at + p.n]
+            own.append(np.where(mine < 0, -1, mine - self.batch.offset[id(p.chunk)]))
+            at += p.n
+        return own
 
     @property
     def batch_rows(self) -> Ints:
@@ -481,7 +486,7 @@ def batch_take(scope: Scope, ref: ir.ZoneRef) -> Val | None:
     if target.parts is None or target.batch is not scope.batch:
         return None
     own = zone_value(target, own_ref(ref))
-    _, rows = scope.sources(ref.access, ref.record)  # in the batch's rows, -1: none
+    rows = scope.sources(ref.access, ref.record)  # in the batch's rows, -1: none
     return _take(own, target.batch_positions[np.maximum(rows, 0)], rows < 0)
 
 
@@ -490,11 +495,12 @@ def batch_source(scope: Scope, ref: ir.ZoneRef) -> tuple[np.ndarray, Bool | None
     from the batch's rows (a missing record's characters never count)."""
     assert scope.parts is not None and scope.batch is not None
     zone = ref.zone
-    own, rows = scope.sources(ref.access, ref.record)
+    rows = scope.sources(ref.access, ref.record)
     batch = scope.batch
     text, missing = read_records(scope.parts[0].chunk, batch.rows, batch.layout_of, rows, ref)
     flagged = None
     if any(zone.name in p.chunk.flags for p in scope.parts):
+        own = scope.own_sources(ref.access, ref.record)
         flagged = join_masks(
             [p.chunk.flagged(zone.name, src) for p, src in zip(scope.parts, own, strict=True)],
             scope.sizes,
@@ -596,7 +602,7 @@ class ExprCompiler:
 
         def fn(scope: Scope) -> Val:
             if scope.batch is not None:
-                _, rows = scope.sources(access, None)
+                rows = scope.sources(access, None)
                 types = scope.batch.types[np.maximum(rows, 0)]
                 return Val(np.where(rows < 0, NONE, types))
             if scope.parts is not None:

@@ -1,0 +1,51 @@
+"""The rows a reference reads (previous, next, anchor, prior, final record), computed once
+for the chunks of a batch (``ChunkRows.source_rows``), are each chunk's own
+(``Chunk.source_rows``) moved to the batch's rows: never a record of another file."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from compiler import Compiled
+from validator.chunk import Chunk, ChunkRows
+
+TYPES = ["10", "20", "50", "51", "80", "90", "95", "96"]
+REFERENCES = [("previous", None), ("next", None)] + [
+    (access, record)
+    for access in ("anchor", "prior", "final")
+    for record in ("ET10", "ET20", "ET50", "ET80", "ET96")
+]
+
+
+def chunk_of(compiled: Compiled, types: list[str]) -> Chunk:
+    length = compiled.message.record_length
+    rows = np.full((len(types), length), ord("0"), dtype=np.uint8)
+    for i, key in enumerate(types):
+        rows[i, :2] = np.frombuffer(key.encode(), dtype=np.uint8)
+    n = len(types)
+    return Chunk(
+        rows=rows,
+        ordinals=np.arange(n, dtype=np.int64),
+        is_new=np.ones(n, dtype=np.bool_),
+        invoices=np.zeros(n, dtype=np.int64),
+        layouts=tuple(compiled.layouts[name] for name in compiled.message.records),
+        key_length=compiled.message.key_length,
+        eof=True,
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    files=st.lists(st.lists(st.sampled_from(TYPES), min_size=1, max_size=8), min_size=1, max_size=4)
+)
+def test_batch_source_rows_are_each_chunks_own(compiled: Compiled, files: list[list[str]]) -> None:
+    chunks = [chunk_of(compiled, types) for types in files]
+    batch = ChunkRows(chunks)
+    for access, record in REFERENCES:
+        expected = []
+        for chunk in chunks:
+            own = chunk.source_rows(np.arange(chunk.n, dtype=np.int64), access, record)
+            expected += [-1 if r < 0 else r + batch.offset[id(chunk)] for r in own.tolist()]
+        assert batch.source_rows(access, record).tolist() == expected, (access, record)
