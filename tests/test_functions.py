@@ -11,7 +11,17 @@ from stdnum import iban as stdnum_iban
 from stdnum.be import bis, nn, vat
 
 from compiler.library import FUNCTIONS as SIGNATURES
-from validator.functions import FUNCTIONS, bce_ok, iban_ok, is_date, is_time, nihii_ok, niss_ok
+from validator.functions import (
+    FUNCTIONS,
+    bce_ok,
+    digits_value,
+    iban_ok,
+    is_date,
+    is_time,
+    nihii_ok,
+    niss_ok,
+    parse_digits,
+)
 from validator.values import Val
 
 
@@ -110,3 +120,22 @@ def test_iban_agrees_with_stdnum() -> None:
     for text in IBANS:
         assert answer(iban_ok(column(text))) == [stdnum_iban.is_valid(text)]
     assert answer(iban_ok(column("BE72096123456769"))) == [False]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet="0123456789", min_size=18, max_size=18), min_size=1, max_size=6))
+def test_digit_values_are_exact_at_every_width(numbers: list[str]) -> None:
+    """Each width has its own arithmetic (Horner, a float product up to 15 digits, integer
+    weights above): every one gives the exact integer."""
+    for width in range(1, 19):
+        texts = [t[:width] for t in numbers]
+        ok, value = parse_digits(np.asarray(column(*texts).data))
+        assert ok.tolist() == [True] * len(texts)
+        assert value.tolist() == [int(t) for t in texts]
+        assert digits_value(np.asarray(column(*texts).data)).tolist() == [int(t) for t in texts]
+
+
+def test_parse_digits_marks_other_characters() -> None:
+    ok, value = parse_digits(np.asarray(column("0012", "00 2", "9x99", "9999").data))
+    assert ok.tolist() == [True, False, False, True]
+    assert value.tolist() == [12, 0, 0, 9999]

@@ -18,7 +18,7 @@ import numpy as np
 
 from compiler import ir
 from validator.chunk import NONE, Chunk, ChunkRows
-from validator.functions import DIGIT0, FUNCTIONS, digits_value, is_digits
+from validator.functions import DIGIT0, FUNCTIONS, parse_digits
 from validator.values import (
     Bool,
     Ints,
@@ -318,11 +318,13 @@ def parse_zone(text: np.ndarray, zone: ir.Zone, raw: bool) -> tuple[np.ndarray, 
     if zone.kind == "S":
         sign = text[0]
         mag = text[1:]
-        ok = ((sign == 43) | (sign == 45)) & is_digits(mag)
-        value = digits_value(mag if ok.all() else np.where(ok[None, :], mag, DIGIT0))
+        digits, value = parse_digits(mag)
+        ok = ((sign == 43) | (sign == 45)) & digits
+        if not ok.all():
+            value = np.where(ok, value, 0)  # as for a magnitude that is not all digits
         return np.where(sign == 45, -value, value), ~ok
-    ok = is_digits(text)
-    return digits_value(text if ok.all() else np.where(ok[None, :], text, DIGIT0)), ~ok
+    ok, value = parse_digits(text)
+    return value, ~ok
 
 
 def _take(v: Val, pos: Ints, missing: Bool) -> Val:
