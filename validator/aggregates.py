@@ -74,17 +74,38 @@ class KeyedBatch:
         if self.folded:
             return
         self.folded = True
-        if not self.keys.size:
-            return
-        order = np.lexsort((self.keys, self.owner))
-        keys, owner = self.keys[order], self.owner[order]
-        first = np.flatnonzero(
-            np.concatenate(([True], (keys[1:] != keys[:-1]) | (owner[1:] != owner[:-1])))
-        )
-        sums = np.add.reduceat(self.values[order], first)
-        folds = zip(owner[first].tolist(), keys[first].tolist(), sums.tolist(), strict=True)
-        for f, key, value in folds:
+        for f, key, value in sums_by_file_and_key(self.owner, self.keys, self.values):
             self.runtimes[f].keyed.setdefault(key, Totals()).value += value
+
+
+EXACT_FLOAT = 2**53  # integers below this add exactly in float64
+
+
+def sums_by_file_and_key(owner: Ints, keys: Ints, values: Ints) -> list[tuple[int, int, int]]:
+    """(file, key, sum of values) for each file and key among the contributions (a zero sum
+    may be left out: absent keys read as zero). Keys in a narrow range are counted into one
+    bin per file and key (float64 sums, exact while every sum stays below 2**53); others
+    are sorted."""
+    if not keys.size:
+        return []
+    low = int(keys.min())
+    span = int(keys.max()) - low + 1
+    files = int(owner.max()) + 1
+    largest = int(np.abs(values).max())
+    if files * span <= 4 * keys.size + 1024 and largest * values.size < EXACT_FLOAT:
+        slot = owner * span + (keys - low)
+        sums = np.bincount(slot, weights=values, minlength=files * span)
+        hit = np.flatnonzero(sums)
+        return [
+            (s // span, s % span + low, int(v))
+            for s, v in zip(hit.tolist(), sums[hit].tolist(), strict=True)
+        ]
+    order = np.lexsort((keys, owner))
+    by_key, by_file = keys[order], owner[order]
+    change = (by_key[1:] != by_key[:-1]) | (by_file[1:] != by_file[:-1])
+    first = np.flatnonzero(np.concatenate(([True], change)))
+    totals = np.add.reduceat(values[order], first)
+    return list(zip(by_file[first].tolist(), by_key[first].tolist(), totals.tolist(), strict=True))
 
 
 @dataclass(slots=True)
@@ -336,24 +357,22 @@ class AggRuntime:
             self._batch = self._chunk = None
         if self._contrib is not None and self._unkeyed_run is not None:
             _, kk, c, cu, cx = self._contrib
-            if kk.size:
+            if kk.size and not self.tainted:  # sums per key; no unknown to count
+                for _, key, value in sums_by_file_and_key(np.zeros_like(kk), kk, c):
+                    self.keyed.setdefault(key, Totals()).value += value
+            elif kk.size:  # the three columns in one reduction
                 order = np.argsort(kk, kind="stable")
                 sorted_keys = kk[order]
                 starts = np.flatnonzero(
                     np.concatenate(([True], sorted_keys[1:] != sorted_keys[:-1]))
                 )
                 keys = sorted_keys[starts].tolist()
-                if not self.tainted:  # exact sums per key (int64); no unknown to count
-                    sums = np.add.reduceat(c[order], starts)
-                    for key, value in zip(keys, sums.tolist(), strict=True):
-                        self.keyed.setdefault(key, Totals()).value += value
-                else:  # the three columns in one reduction
-                    sums = np.add.reduceat(np.stack((c, cu, cx))[:, order], starts, axis=1)
-                    for key, value, unknown, unexplained in zip(keys, *sums.tolist(), strict=True):
-                        t = self.keyed.setdefault(key, Totals())
-                        t.value += value
-                        t.unknown += unknown
-                        t.unexplained += unexplained
+                sums = np.add.reduceat(np.stack((c, cu, cx))[:, order], starts, axis=1)
+                for key, value, unknown, unexplained in zip(keys, *sums.tolist(), strict=True):
+                    t = self.keyed.setdefault(key, Totals())
+                    t.value += value
+                    t.unknown += unknown
+                    t.unexplained += unexplained
             uk_u, uk_x = self._unkeyed_run
             if uk_u.size:
                 self.unkeyed = Totals(0, int(uk_u[-1]), int(uk_x[-1]))

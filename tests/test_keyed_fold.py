@@ -1,0 +1,44 @@
+"""Keyed totals of a batch folded per file and key (``sums_by_file_and_key``): the exact
+integer sums, whether counted into bins (narrow key ranges, small values) or sorted."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from validator.aggregates import sums_by_file_and_key
+
+contributions = st.lists(
+    st.tuples(
+        st.integers(min_value=0, max_value=5),  # file
+        st.one_of(st.integers(min_value=100, max_value=110), st.integers(-(10**12), 10**12)),
+        st.one_of(st.integers(-999, 999), st.integers(-(10**17), 10**17)),
+    ),
+    max_size=40,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(contributions)
+def test_sums_per_file_and_key_are_exact(rows: list[tuple[int, int, int]]) -> None:
+    expected: Counter[tuple[int, int]] = Counter()
+    for f, key, value in rows:
+        expected[(f, key)] += value
+    owner = np.array([f for f, _, _ in rows], dtype=np.int64)
+    keys = np.array([k for _, k, _ in rows], dtype=np.int64)
+    values = np.array([v for _, _, v in rows], dtype=np.int64)
+    got = sums_by_file_and_key(owner, keys, values)
+    assert len({(f, k) for f, k, _ in got}) == len(got)  # each file and key once
+    assert {(f, k): v for f, k, v in got if v} == {fk: v for fk, v in expected.items() if v}
+
+
+def test_narrow_keys_small_values_and_wide_keys_give_the_same_sums() -> None:
+    owner = np.array([0, 0, 1, 1, 1], dtype=np.int64)
+    values = np.array([5, 7, 1, 2, 3], dtype=np.int64)
+    narrow = sums_by_file_and_key(owner, np.array([301, 301, 301, 302, 302]), values)
+    assert sorted(narrow) == [(0, 301, 12), (1, 301, 1), (1, 302, 5)]
+    wide = sums_by_file_and_key(owner, np.array([1, 1, 1, 10**12, 10**12]), values)
+    assert sorted(wide) == [(0, 1, 12), (1, 1, 1), (1, 10**12, 5)]
