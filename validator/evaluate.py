@@ -64,6 +64,8 @@ class Env:
     aggregates: dict[int, AggregateValues] = field(default_factory=dict)  # by id of the node
 
 
+# every governing date lies in this range (dates of the calendar, YYYYMMDD)
+FIRST_DATE, LAST_DATE = 10101, 99991231
 ZONE_TABLE_MAX_ROWS = 1024  # up to this many records, Scope.zone_any builds its table
 
 
@@ -267,6 +269,8 @@ class Scope:
     def activity(self, gov: str, start: int, end: int) -> Bool | bool:
         """Which records a rule valid from start to end applies to: True (all), False (none)
         or a mask. Computed once per scope for each distinct period."""
+        if start <= FIRST_DATE and end >= LAST_DATE:
+            return True  # in force on any date: the governing dates are not needed
         key = (gov, start, end)
         found = self._activity.get(key)
         if found is None:
@@ -570,9 +574,13 @@ class ExprCompiler:
         gov_name = self.gov_name
         width = param.ty.width if param.ty.kind == "text" else None
 
+        versions = param.versions
+        if len(versions) == 1 and versions[0].start <= FIRST_DATE and versions[0].end >= LAST_DATE:
+            constant = Val.const(_version_value(versions, FIRST_DATE, width))
+            return lambda scope: constant  # one value on any date
+
         def fn(scope: Scope) -> Val:
             dates = scope.gov(gov_name)
-            versions = param.versions
             first = dates[0] if scope.n else 0
             if scope.n == 0 or bool(np.all(dates == first)):
                 return Val.const(_version_value(versions, int(first), width))
