@@ -666,7 +666,7 @@ def serve(
     )
     app = create_app(compiled, max_bytes=max_bytes, workers=workers)
     gc.freeze()  # the rulebook and the app live as long as the server: see api.batch
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    uvicorn.run(app, host=host, port=port, log_level="warning", http="httptools")
 
 
 if __name__ == "__main__":  # pragma: no cover
