@@ -42,7 +42,7 @@ from validator.reader import (
     reader_finding,
 )
 from validator.report import Finding, Report
-from validator.values import Bool, Ints, Val, some
+from validator.values import Bool, Ints, Val, some, spread
 from validator.verdict import decide, error_rate
 
 MAX_RETAINED = 100_000
@@ -93,6 +93,7 @@ class Run:
     seg_flags: dict[str, dict[str, bool]] = field(default_factory=dict)
     amounts: AmountsRun | None = None
     final_scopes: dict[tuple[str, int], Scope] = field(default_factory=dict)  # per pass, phase
+    governing: int | None = None  # the sending's default governing date, once read
 
     def __post_init__(self) -> None:
         totals = self.plan.compiled.amounts
@@ -484,6 +485,7 @@ def silent(violated: Bool, unexplained: Bool) -> bool:
 
 PHASE1, PHASE2, OPENERS = "phase 1", "phase 2", "openers"  # the stream rules of a chunk
 SEGMENTS, FINAL = "segments", "end of file"  # the segments' format rules; end-of-file rules
+GOVERNING = "governing date"  # the sending's default governing date
 
 
 @dataclass(frozen=True, slots=True)
@@ -548,6 +550,9 @@ def evaluate(passes: list[Pass], joined: Joined | None = None) -> None:
         joined.clear()  # new chunks
     if kind in (SEGMENTS, FINAL):
         evaluate_final(passes, joined)
+        return
+    if kind == GOVERNING:
+        evaluate_governing(passes)
         return
     batch = ChunkRows([p.chunk for p in passes]) if len(passes) > 1 else None
     streamed: dict[str, list[int]] = {}  # per record type, the chunks with new records of it
@@ -851,10 +856,11 @@ def validation(
         yield from run.steps(current[0], current[1], lookahead)
         current = following
     yield from run.finish(reader)
+    yield from governing_pass(run)
     findings = [reader_finding(compiled, f) for f in reader.findings]
     findings.extend(run.findings)
     findings.sort(key=Finding.sort_key)
-    governing = _governing(run)
+    governing = run.governing
     decisive = governing if governing is not None else today_int
     # amounts refused by the findings alone (the rate's "amounts" basis), then as the verdict has it
     refusals = run.amounts.result(findings, "accepted_with_errors") if run.amounts else None
@@ -894,27 +900,39 @@ def _iso(value: int) -> str:
     return f"{value // 10000:04d}-{value // 100 % 100:02d}-{value % 100:02d}"
 
 
-def _governing(run: Run) -> int | None:
-    """The default governing date of the sending (YYYYMMDD), as read from its first record."""
+def governing_pass(run: Run) -> Iterator[Pass]:
+    """The pass that reads the default governing date of the sending from its first record
+    (``evaluate_governing``), when the rulebook has one and ``as_of`` does not set it."""
     if run.as_of is not None:
-        return run.as_of
-    compiled = run.compiled
-    name = compiled.default_date
+        run.governing = run.as_of
+        return
     first = run.plan.records[0]
     kept = run.last_rows.get(first.name)
-    if kept is None or (name, first.name) not in run.plan.date_fns:
-        return None
-    chunk = Chunk(
+    if kept is None or (run.compiled.default_date, first.name) not in run.plan.date_fns:
+        return
+    chunk = Chunk(  # the first record alone: the date is read from it, not from others
         rows=kept.row[None, :],
         ordinals=np.array([kept.ordinal]),
         is_new=np.array([True]),
         invoices=np.zeros(1, np.int64),
         layouts=run.plan.records,
-        key_length=compiled.message.key_length,
+        key_length=run.compiled.message.key_length,
         eof=True,
     )
-    scope = Scope(chunk, first, np.zeros(1, dtype=np.int64), run.env)
-    value = run.plan.date_fns[(name, first.name)](scope)
-    if value.unknown is not None and some(np.asarray(value.unknown)):
-        return None
-    return int(np.asarray(value.data).reshape(-1)[0])
+    yield Pass(run, chunk, GOVERNING)
+
+
+def evaluate_governing(passes: list[Pass]) -> None:
+    """The default governing date of each sending: its date expression evaluated once on
+    the first records of all the passes (one per file), each file's value kept on its run."""
+    plan = passes[0].run.plan
+    first = plan.records[0]
+    fn = plan.date_fns[(plan.compiled.default_date, first.name)]
+    scopes = [Scope(p.chunk, first, np.zeros(1, dtype=np.int64), p.run.env) for p in passes]
+    batch = ChunkRows([p.chunk for p in passes]) if len(passes) > 1 else None
+    whole = scopes[0] if len(scopes) == 1 else Scope.joined(scopes, batch)
+    value = fn(whole)
+    data = spread(np.asarray(value.data), whole.n).tolist()
+    unknown = [False] * whole.n if value.unknown is None else spread(value.unknown, whole.n)
+    for p, date, bad in zip(passes, data, unknown, strict=True):
+        p.run.governing = None if bad else int(date)
