@@ -78,44 +78,27 @@ class AmountsRun:
     accounts: list[np.ndarray] = field(default_factory=list)
     amounts: list[np.ndarray] = field(default_factory=list)
 
-    def add(self, chunk: Chunk, env: Env, read: ZoneReader | None = None) -> None:
-        """Collect the openers' destinations and the lines among the chunk's new records.
+    def add(self, chunk: Chunk, env: Env) -> None:
+        """Collect the openers' destinations and the lines among the chunk's new records."""
+        read = partial(self._read, chunk, env)
+        self.add_openers(chunk, *read(self.opener, self.spec.key))
+        self.add_lines(chunk, *collect_lines(self.spec, read))
 
-        The zones are read through the record types' shared scopes (``read``: this chunk's
-        share of a batch's joined scopes): the records they transpose are those the rules
-        then read.
-        """
-        if read is None:
-            read = partial(self._read, chunk, env)
-        key, bad, rows = read(self.opener, self.spec.key)
+    def add_openers(self, chunk: Chunk, key: np.ndarray, bad: np.ndarray, rows: np.ndarray) -> None:
+        """The invoices opened at ``rows`` of the chunk, with their destinations."""
         if rows.size:
             self.inv_numbers.append(chunk.invoices[rows].astype(np.int32))
             self.inv_keys.append(np.where(bad, -1, key).astype(np.int64))
-        found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-        for line in self.spec.lines:
-            amount, bad_amount, rows = read(line, self.spec.amount[line])
-            if not rows.size:
-                continue
-            account, bad_account, _ = read(line, self.spec.account[line])
-            index = np.full(rows.size, -1, dtype=np.int8)
-            for i, acc in enumerate(self.spec.accounts):
-                index[(account == acc.value) & ~bad_account] = i
-            index[bad_amount] = -1
-            found.append((rows, index, np.where(bad_amount, 0, amount).astype(np.int64)))
-        if not found:
-            return
-        if len(found) == 1:
-            rows, index, amount = found[0]
-        else:  # lines in file order, whatever their type
-            rows = np.concatenate([f[0] for f in found])
-            order = np.argsort(rows, kind="stable")
-            rows = rows[order]
-            index = np.concatenate([f[1] for f in found])[order]
-            amount = np.concatenate([f[2] for f in found])[order]
-        self.ordinals.append(chunk.ordinals[rows].astype(np.int32))
-        self.invoices.append(chunk.invoices[rows].astype(np.int32))
-        self.accounts.append(index)
-        self.amounts.append(amount)
+
+    def add_lines(
+        self, chunk: Chunk, rows: np.ndarray, index: np.ndarray, amount: np.ndarray
+    ) -> None:
+        """The lines at ``rows`` of the chunk (in file order), their accounts and amounts."""
+        if rows.size:
+            self.ordinals.append(chunk.ordinals[rows].astype(np.int32))
+            self.invoices.append(chunk.invoices[rows].astype(np.int32))
+            self.accounts.append(index)
+            self.amounts.append(amount)
 
     def _read(
         self, chunk: Chunk, env: Env, layout: str, zone: ir.Zone
@@ -198,6 +181,32 @@ class AmountsRun:
             if at >= 0 and f.invoice is not None and invoices[at] == f.invoice:
                 refused[at] = True
         return refused
+
+
+def collect_lines(spec: ir.Amounts, read: ZoneReader) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(rows, account index, amount) of the lines ``read`` gives (the new records of each
+    line type; rows of one chunk, or of a batch's chunks one after the other), in row order.
+    A line whose account or amount is unreadable gets index -1 (counted, not totalled)."""
+    found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    for line in spec.lines:
+        amount, bad_amount, rows = read(line, spec.amount[line])
+        if not rows.size:
+            continue
+        account, bad_account, _ = read(line, spec.account[line])
+        index = np.full(rows.size, -1, dtype=np.int8)
+        for i, acc in enumerate(spec.accounts):
+            index[(account == acc.value) & ~bad_account] = i
+        index[bad_amount] = -1
+        found.append((rows, index, np.where(bad_amount, 0, amount).astype(np.int64)))
+    if not found:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, np.zeros(0, dtype=np.int8), empty
+    if len(found) == 1:
+        return found[0]
+    rows = np.concatenate([f[0] for f in found])  # lines in row order, whatever their type
+    order = np.argsort(rows, kind="stable")
+    index = np.concatenate([f[1] for f in found])[order]
+    return rows[order], index, np.concatenate([f[2] for f in found])[order]
 
 
 def _sums(group: np.ndarray, amounts: np.ndarray, mask: np.ndarray, size: int) -> list[int]:

@@ -26,8 +26,8 @@ from validator.aggregates import (
 from validator.amounts import (
     REJECTED,
     AmountsRun,
-    ZoneReader,
     amounts_nothing,
+    collect_lines,
     new_values,
     zone_ref,
 )
@@ -42,7 +42,7 @@ from validator.reader import (
     reader_finding,
 )
 from validator.report import Finding, Report
-from validator.values import Bool, Ints, Val, some, spread
+from validator.values import Bool, Ints, some, spread
 from validator.verdict import decide, error_rate
 
 MAX_RETAINED = 100_000
@@ -613,37 +613,48 @@ def add_amounts(
     scope_of: Callable[[ir.Layout, list[int]], Scope],
     members_of: Callable[[str], list[int]],
 ) -> None:
-    """Each chunk's amounts (``AmountsRun.add``), its zones read through the record types'
-    scopes that the rules then use: for several chunks, the joined ones."""
-    if passes[0].run.amounts is None:
+    """Each chunk's amounts (``AmountsRun``), its zones read through the record types'
+    scopes that the rules then use: for several chunks, the joined ones, the lines of all
+    the chunks collected at once, then each chunk's share kept by its validation."""
+    first = passes[0].run.amounts
+    if first is None:
         return
     if len(passes) == 1:
-        p = passes[0]
-        assert p.run.amounts is not None
-        p.run.amounts.add(p.chunk, p.run.env)
+        first.add(passes[0].chunk, passes[0].run.env)
         return
     layouts = {layout.name: layout for layout in passes[0].run.plan.records}
-    values: dict[tuple[str, int], Val] = {}
+    offsets = np.cumsum([0, *(p.chunk.n for p in passes)])
 
-    def reader(k: int) -> ZoneReader:
-        def read(name: str, zone: ir.Zone) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-            members = members_of(name) if name in layouts else []
-            if k not in members:
-                return amounts_nothing()  # no new record of that type in this chunk
-            whole = scope_of(layouts[name], members)
-            value = values.get((name, id(zone)))
-            if value is None:
-                value = values[(name, id(zone))] = zone_value(whole, zone_ref(name, zone))
-            if whole.parts is None:  # this chunk alone has records of that type
-                return new_values(whole, value, 0)
-            i = members.index(k)  # its part of the joined scope, after the others' records
-            return new_values(whole.parts[i], value, sum(whole.sizes[:i]))
+    def read(name: str, zone: ir.Zone) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The zone on the new records of that type in all the chunks (rows: one after
+        the other)."""
+        members = members_of(name) if name in layouts else []
+        if not members:
+            return amounts_nothing()
+        whole = scope_of(layouts[name], members)
+        value = zone_value(whole, zone_ref(name, zone))
+        parts = whole.parts if whole.parts is not None else (whole,)
+        values, unknown, rows = [], [], []
+        at = 0
+        for k, part in zip(members, parts, strict=True):
+            data, bad, idx = new_values(part, value, at)
+            at += part.n
+            values.append(data)
+            unknown.append(bad)
+            rows.append(idx + offsets[k])
+        return np.concatenate(values), np.concatenate(unknown), np.concatenate(rows)
 
-        return read
-
+    key, bad, openers = read(first.opener, first.spec.key)
+    lines, index, amount = collect_lines(first.spec, read)
+    o_cut = np.searchsorted(openers, offsets).tolist()
+    l_cut = np.searchsorted(lines, offsets).tolist()
     for k, p in enumerate(passes):
-        assert p.run.amounts is not None
-        p.run.amounts.add(p.chunk, p.run.env, reader(k))
+        run = p.run.amounts
+        assert run is not None
+        a, b = o_cut[k], o_cut[k + 1]
+        run.add_openers(p.chunk, key[a:b], bad[a:b], openers[a:b] - offsets[k])
+        a, b = l_cut[k], l_cut[k + 1]
+        run.add_lines(p.chunk, lines[a:b] - offsets[k], index[a:b], amount[a:b])
 
 
 def evaluate_openers(
