@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from validator.aggregates import sums_by_file_and_key
+from validator.values import int_sums
 
 contributions = st.lists(
     st.tuples(
@@ -42,3 +43,12 @@ def test_narrow_keys_small_values_and_wide_keys_give_the_same_sums() -> None:
     assert sorted(narrow) == [(0, 301, 12), (1, 301, 1), (1, 302, 5)]
     wide = sums_by_file_and_key(owner, np.array([1, 1, 1, 10**12, 10**12]), values)
     assert sorted(wide) == [(0, 1, 12), (1, 1, 1), (1, 10**12, 5)]
+
+
+def test_int_sums_stay_exact_past_float_precision() -> None:
+    """Sums that float64 would round (above 2**53) are still exact."""
+    big = 2**53 + 1
+    values = np.array([big, 1, big, -1], dtype=np.int64)
+    assert int_sums(np.array([0, 0, 1, 1]), values, 3).tolist() == [big + 1, big - 1, 0]
+    small = np.array([5, 7, -2], dtype=np.int64)
+    assert int_sums(np.array([2, 2, 0]), small, 3).tolist() == [-2, 0, 12]

@@ -21,7 +21,7 @@ import numpy as np
 from compiler import ir
 from validator.chunk import Chunk
 from validator.evaluate import AggregateValues, Env, Fn, Scope, join_vals, layout_scope
-from validator.values import Bool, Ints, Val, some, spread, truth
+from validator.values import Bool, Ints, Val, int_sums, some, spread, truth
 
 KeyedPart = tuple[Ints, Ints, Bool | None, Bool | None]  # rows, keys, unknown, unexplained
 Contributions = tuple[Ints, Ints | None, Ints | None, list[KeyedPart]]
@@ -78,26 +78,20 @@ class KeyedBatch:
             self.runtimes[f].keyed.setdefault(key, Totals()).value += value
 
 
-EXACT_FLOAT = 2**53  # integers below this add exactly in float64
-
-
 def sums_by_file_and_key(owner: Ints, keys: Ints, values: Ints) -> list[tuple[int, int, int]]:
     """(file, key, sum of values) for each file and key among the contributions (a zero sum
-    may be left out: absent keys read as zero). Keys in a narrow range are counted into one
-    bin per file and key (float64 sums, exact while every sum stays below 2**53); others
-    are sorted."""
+    may be left out: absent keys read as zero). Keys in a narrow range are summed into one
+    slot per file and key (``int_sums``); others are sorted."""
     if not keys.size:
         return []
     low = int(keys.min())
     span = int(keys.max()) - low + 1
     files = int(owner.max()) + 1
-    largest = int(np.abs(values).max())
-    if files * span <= 4 * keys.size + 1024 and largest * values.size < EXACT_FLOAT:
-        slot = owner * span + (keys - low)
-        sums = np.bincount(slot, weights=values, minlength=files * span)
+    if files * span <= 4 * keys.size + 1024:  # narrow: one slot per file and key
+        sums = int_sums(owner * span + (keys - low), values, files * span)
         hit = np.flatnonzero(sums)
         return [
-            (s // span, s % span + low, int(v))
+            (s // span, s % span + low, v)
             for s, v in zip(hit.tolist(), sums[hit].tolist(), strict=True)
         ]
     order = np.lexsort((keys, owner))

@@ -28,7 +28,7 @@ from compiler import ir
 from validator.chunk import Chunk
 from validator.evaluate import Env, Scope, layout_scope, zone_value
 from validator.report import AmountsResult, Destination, Finding, Sums
-from validator.values import Val
+from validator.values import Val, int_sums
 
 REJECTED = frozenset({"rejected_blocking", "rejected_threshold"})
 
@@ -210,10 +210,8 @@ def collect_lines(spec: ir.Amounts, read: ZoneReader) -> tuple[np.ndarray, np.nd
 
 
 def _sums(group: np.ndarray, amounts: np.ndarray, mask: np.ndarray, size: int) -> list[int]:
-    """Exact integer sums of ``amounts`` per group over ``mask`` (cents: no float rounding)."""
-    out = np.zeros(size, dtype=np.int64)
-    np.add.at(out, group[mask], amounts[mask])
-    return [int(v) for v in out]
+    """Exact integer sums of ``amounts`` per group over ``mask`` (cents: no rounding)."""
+    return [int(v) for v in int_sums(group[mask], amounts[mask], size).tolist()]
 
 
 def _cat(parts: list[np.ndarray], dtype: type) -> np.ndarray:

@@ -51,6 +51,19 @@ def spread(a: A, n: int) -> A:
     return a if a.shape == (n,) else np.broadcast_to(a, (n,))  # type: ignore[return-value]
 
 
+EXACT_FLOAT = 2**53  # integers below this add exactly in float64
+
+
+def int_sums(slots: Ints, values: Ints, size: int) -> Ints:
+    """Exact integer sums of ``values`` per slot (0 .. size-1): one weighted count (float64)
+    when no sum can reach 2**53, so every partial sum is exact; else added one by one."""
+    if values.size and int(np.abs(values).max()) * values.size < EXACT_FLOAT:
+        return np.bincount(slots, weights=values, minlength=size).astype(np.int64)
+    out = np.zeros(size, dtype=np.int64)
+    np.add.at(out, slots, values)
+    return out
+
+
 def member(data: npt.NDArray[np.generic], values: Ints) -> Bool:
     """Whether each integer of ``data`` is one of ``values`` (sorted, unique, not empty):
     a binary search, a few microseconds where ``np.isin`` costs tens on small inputs."""
