@@ -5,11 +5,11 @@ for the chunks of a batch (``ChunkRows.source_rows``), are each chunk's own
 from __future__ import annotations
 
 import numpy as np
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from compiler import Compiled
-from validator.chunk import Chunk, ChunkRows
+from validator.chunk import BAD_TYPE, Chunk, ChunkRows, record_types
 
 TYPES = ["10", "20", "50", "51", "80", "90", "95", "96"]
 REFERENCES = [("previous", None), ("next", None)] + [
@@ -49,3 +49,21 @@ def test_batch_source_rows_are_each_chunks_own(compiled: Compiled, files: list[l
             own = chunk.source_rows(np.arange(chunk.n, dtype=np.int64), access, record)
             expected += [-1 if r < 0 else r + batch.offset[id(chunk)] for r in own.tolist()]
         assert batch.source_rows(access, record).tolist() == expected, (access, record)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.binary(min_size=3, max_size=3), min_size=1, max_size=30))
+@example([b"5:0", b":50", b"/00", b"0/0", b"99a", b"000", b"999"])  # the digits' edges
+def test_record_types_of_two_character_keys(keys: list[bytes]) -> None:
+    """The one-lookup path for 2-character keys reads what the digits say, BAD_TYPE else;
+    the same as the general path (a key of 3 characters, its last one cut)."""
+    rows = np.array([list(k) for k in keys], dtype=np.uint8)
+    expected = [
+        int(k[:2].decode("latin-1")) if all(48 <= b <= 57 for b in k[:2]) else BAD_TYPE
+        for k in keys
+    ]
+    assert record_types(rows, 2).tolist() == expected
+    digits3 = [
+        int(k.decode("latin-1")) if all(48 <= b <= 57 for b in k) else BAD_TYPE for k in keys
+    ]
+    assert record_types(rows, 3).tolist() == digits3

@@ -18,8 +18,23 @@ NONE = -1  # record type of "no record" (before the first or after the last)
 BAD_TYPE = -2  # record type that is not two digits
 
 
+def _pair_types() -> Ints:
+    """Record type of every two-character key, indexed by its bytes read as one uint16."""
+    pairs = np.arange(65536, dtype=np.int64)
+    first, second = pairs % 256 - 48, pairs // 256 - 48  # little-endian: first byte low
+    ok = (first >= 0) & (first < 10) & (second >= 0) & (second < 10)
+    table = np.where(ok, first * 10 + second, BAD_TYPE)
+    return table if np.little_endian else table.reshape(256, 256).T.ravel()
+
+
+_PAIR_TYPES = _pair_types()
+
+
 def record_types(rows: Bytes2D, key_length: int) -> Ints:
     """The numeric record type of each row, BAD_TYPE where it is not digits."""
+    if key_length == 2 and rows.shape[1] >= 2:  # one table lookup per row
+        keys = np.ascontiguousarray(rows[:, :2]).view(np.uint16)[:, 0]
+        return np.asarray(np.take(_PAIR_TYPES, keys), dtype=np.int64)
     value = np.zeros(rows.shape[0], dtype=np.int64)
     ok = np.ones(rows.shape[0], dtype=np.bool_)
     for k in range(key_length):
