@@ -60,14 +60,15 @@ def digit_values(digits: Bytes2D) -> Ints:
 def parse_digits(text: Bytes2D) -> tuple[Bool, Ints]:
     """(all digits, value) of each column of characters; 0 where not all digits."""
     digits = text - np.uint8(DIGIT0)  # other characters wrap to 10 or more
-    ok = np.asarray((digits < 10).all(axis=0), dtype=np.bool_)
+    ok = np.asarray(np.maximum.reduce(digits, axis=0, initial=0) < 10, dtype=np.bool_)  # one pass
     if not ok.all():
         digits = np.where(ok[None, :], digits, np.uint8(0))
     return ok, digit_values(digits)
 
 
 def is_digits(text: Bytes2D) -> Bool:
-    return np.asarray(((text - np.uint8(DIGIT0)) < 10).all(axis=0), dtype=np.bool_)
+    largest = np.maximum.reduce(text - np.uint8(DIGIT0), axis=0, initial=0)  # others wrap
+    return np.asarray(largest < 10, dtype=np.bool_)
 
 
 def numeric(v: Val) -> Val:
