@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from compiler import Compiled
+from validator import evaluate
 from validator.chunk import Chunk, ChunkRows
 from validator.evaluate import Env, ExprCompiler, Scope, layout_scope
 from validator.functions import charsum
@@ -49,10 +50,18 @@ def expected(rows: np.ndarray, span: tuple[int, int], values: tuple[int, ...]) -
 
 
 @settings(max_examples=40, deadline=None)
-@given(data=st.data(), big=st.booleans())
+@given(data=st.data(), big=st.booleans(), block=st.sampled_from([1, 2, 4096]))
 def test_charsum_once_per_chunk_and_batch_matches_the_function(
-    compiled: Compiled, data: st.DataObject, big: bool
+    compiled: Compiled, data: st.DataObject, big: bool, block: int
 ) -> None:
+    saved, evaluate.CHARSUM_BLOCK = evaluate.CHARSUM_BLOCK, block  # sums block by block
+    try:
+        check_charsum(compiled, data, big)
+    finally:
+        evaluate.CHARSUM_BLOCK = saved
+
+
+def check_charsum(compiled: Compiled, data: st.DataObject, big: bool) -> None:
     shipped = compiled.charmaps["control_characters"].values
     values = tuple(200 + v % 56 for v in shipped) if big else shipped  # 348 * 255 > 65,535
     span = (0, 348)

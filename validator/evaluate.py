@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 
 Fn = Callable[["Scope"], Val]
 
+CHARSUM_BLOCK = 4096  # records per block of the control digits' sum (a few MB of temporaries)
 TRANSPOSE_BLOCK = 256  # records per block when transposing (measured best for 350-byte rows)
 
 
@@ -811,7 +812,11 @@ class ExprCompiler:
             found = memo.get(key)
             if found is None:
                 pairs = rows[:, offset : offset + length].view(np.uint16)
-                found = memo[key] = np.add.reduce(np.take(table, pairs), axis=1, dtype=total)
+                found = memo[key] = np.empty(rows.shape[0], dtype=total)
+                # block by block: the lookup's index copy stays small (memory bound)
+                for at in range(0, rows.shape[0], CHARSUM_BLOCK):
+                    block = np.take(table, pairs[at : at + CHARSUM_BLOCK])
+                    np.add.reduce(block, axis=1, dtype=total, out=found[at : at + CHARSUM_BLOCK])
             return found
 
         def fn(scope: Scope) -> Val:
