@@ -691,30 +691,45 @@ def evaluate_final(passes: list[Pass], joined: Joined) -> None:
     plan = passes[0].run.plan
     segments = passes[0].kind == SEGMENTS
     batch = ChunkRows([p.chunk for p in passes]) if len(passes) > 1 and not segments else None
+    shared: dict[tuple[str, int], tuple[list[Target], Scope | None]] = {}  # per type, phase
     for rp in plan.final:
         early = rp.layout.kind == "segment" and rp.rule.phase == 1
         if early != segments:
             continue  # the segments' own format rules run once, before the records
-        targets: list[Target] = []
-        for p in passes:
-            found = p.run.final_scope(p.chunk, rp)
-            if found is not None:
-                targets.append((p.run, *found))
-        if not targets:
-            continue
-        scopes = [scope for _, scope, _ in targets]
-        rows = batch if rp.layout.kind == "record" else None  # other records read at once
-        if len(scopes) == 1:
-            whole = scopes[0]
-        elif rp.rule.per_sending:
-            whole = Scope.joined(scopes, rows)  # a scope of its own, as for one file
-        else:
-            key = (f"{rp.layout.name} {rp.rule.phase}", tuple(id(s) for s in scopes))
-            found_joined = joined.get(key)
-            if found_joined is None:
-                found_joined = joined[key] = Scope.joined(scopes, rows)
-            whole = found_joined
-        scatter(rp, targets, *rp.fn(whole))
+        group = None if rp.rule.per_sending else (rp.layout.name, rp.rule.phase)
+        found = shared.get(group) if group is not None else None
+        if found is None:
+            found = final_targets(passes, rp, batch, joined)
+            if group is not None:
+                shared[group] = found  # the same scopes for every rule of the group
+        targets, whole = found
+        if whole is not None:
+            scatter(rp, targets, *rp.fn(whole))
+
+
+def final_targets(
+    passes: list[Pass], rp: RulePlan, batch: ChunkRows | None, joined: Joined
+) -> tuple[list[Target], Scope | None]:
+    """Where an end-of-file rule runs in each file, and the scope joining them (None: in
+    none of the files)."""
+    targets: list[Target] = []
+    for p in passes:
+        found = p.run.final_scope(p.chunk, rp)
+        if found is not None:
+            targets.append((p.run, *found))
+    if not targets:
+        return targets, None
+    scopes = [scope for _, scope, _ in targets]
+    rows = batch if rp.layout.kind == "record" else None  # other records read at once
+    if len(scopes) == 1:
+        return targets, scopes[0]
+    if rp.rule.per_sending:
+        return targets, Scope.joined(scopes, rows)  # a scope of its own, as for one file
+    key = (f"{rp.layout.name} {rp.rule.phase}", tuple(id(s) for s in scopes))
+    whole = joined.get(key)
+    if whole is None:
+        whole = joined[key] = Scope.joined(scopes, rows)
+    return targets, whole
 
 
 def batch_accumulate(passes: list[Pass], scope_of: Callable[[ir.Layout, list[int]], Scope]) -> None:
