@@ -85,7 +85,6 @@ class Scope:
         self.segment_row: np.ndarray | None = None  # set when the scope is a segment
         self.seg_flags: dict[str, bool] | None = None  # zones of that segment with a finding
         self._cols: np.ndarray | None = None
-        self._rows: np.ndarray | None = None
         self._batch_rows: Ints | None = None
         self._batch_positions: Ints | None = None
         self._segments: np.ndarray | None = None  # joined segment scope: (length, files)
@@ -185,18 +184,6 @@ class Scope:
         elif all(p.n == 1 and p.seg_flags is not None for p in self.parts):  # one per file
             return np.array([bool(p.seg_flags.get(zone, False)) for p in self.parts])  # type: ignore[union-attr]
         return join_masks([p.flagged(zone) for p in self.parts], self.sizes)
-
-    @property
-    def rows(self) -> np.ndarray:
-        """This scope's records, gathered once (row-major)."""
-        if self._rows is None:
-            if self.batch is not None and self.parts is not None:  # one gather
-                self._rows = self.batch.rows[self.batch_rows]
-            elif self.parts is not None:
-                self._rows = np.concatenate([p.rows for p in self.parts])
-            else:
-                self._rows = self.chunk.rows[self.idx]
-        return self._rows
 
     @property
     def cols(self) -> np.ndarray:
