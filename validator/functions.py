@@ -106,10 +106,6 @@ def _unknown_unless_digits(v: Val, text: Bytes2D, result: Bool) -> Val:
     return Val(out.data, unknown, unexplained)
 
 
-def _safe_value(text: Bytes2D) -> tuple[Bool, Ints]:
-    return parse_digits(text)
-
-
 def _days_in_month(year: Ints, month: Ints) -> Ints:
     leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
     table = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
@@ -119,7 +115,7 @@ def _days_in_month(year: Ints, month: Ints) -> Ints:
 
 def valid_dates(text: Bytes2D) -> Bool:
     """YYYYMMDD characters that form a calendar date (year 1 or later)."""
-    ok, value = _safe_value(text)
+    ok, value = parse_digits(text)
     year, month, day = value // 10000, value // 100 % 100, value % 100
     return (
         ok
@@ -142,7 +138,7 @@ def is_time(v: Val) -> Val:
     t = text_of(v)
     if t.shape[0] != 4:
         return lift(np.zeros(t.shape[1], dtype=np.bool_), v)
-    _, value = _safe_value(t)
+    _, value = parse_digits(t)
     return _unknown_unless_digits(v, t, (value // 100 < 24) & (value % 100 < 60))
 
 
@@ -153,7 +149,7 @@ def niss_ok(v: Val) -> Val:
         return lift(np.zeros(t.shape[1], dtype=np.bool_), v)
     head, last = t[: t.shape[0] - 11], t[t.shape[0] - 11 :]
     zeros = (head == DIGIT0).all(axis=0) if head.shape[0] else True
-    ok, _ = _safe_value(last)
+    ok = is_digits(last)
     base = digits_value(np.where(ok[None, :], last[:9], DIGIT0))
     check = digits_value(np.where(ok[None, :], last[9:], DIGIT0))
     before_2000 = 97 - base % 97
