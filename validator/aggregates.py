@@ -351,22 +351,14 @@ class AggRuntime:
             self._batch = self._chunk = None
         if self._contrib is not None and self._unkeyed_run is not None:
             _, kk, c, cu, cx = self._contrib
-            if kk.size and not self.tainted:  # sums per key; no unknown to count
-                for _, key, value in sums_by_file_and_key(np.zeros_like(kk), kk, c):
-                    self.keyed.setdefault(key, Totals()).value += value
-            elif kk.size:  # the three columns in one reduction
-                order = np.argsort(kk, kind="stable")
-                sorted_keys = kk[order]
-                starts = np.flatnonzero(
-                    np.concatenate(([True], sorted_keys[1:] != sorted_keys[:-1]))
-                )
-                keys = sorted_keys[starts].tolist()
-                sums = np.add.reduceat(np.stack((c, cu, cx))[:, order], starts, axis=1)
-                for key, value, unknown, unexplained in zip(keys, *sums.tolist(), strict=True):
-                    t = self.keyed.setdefault(key, Totals())
-                    t.value += value
-                    t.unknown += unknown
-                    t.unexplained += unexplained
+            one_file = np.zeros_like(kk)
+            for _, key, value in sums_by_file_and_key(one_file, kk, c):
+                self.keyed.setdefault(key, Totals()).value += value
+            if self.tainted:  # the counts of unknown contributions too (else all 0)
+                for _, key, count in sums_by_file_and_key(one_file, kk, cu):
+                    self.keyed.setdefault(key, Totals()).unknown += count
+                for _, key, count in sums_by_file_and_key(one_file, kk, cx):
+                    self.keyed.setdefault(key, Totals()).unexplained += count
             uk_u, uk_x = self._unkeyed_run
             if uk_u.size:
                 self.unkeyed = Totals(0, int(uk_u[-1]), int(uk_x[-1]))
