@@ -9,26 +9,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from compiler import Compiled
+from tests.chunks import chunk_of_rows
 from validator import evaluate
-from validator.chunk import Chunk, ChunkRows
+from validator.chunk import ChunkRows
 from validator.evaluate import Env, ExprCompiler, Scope, layout_scope
 from validator.functions import charsum
 from validator.values import Val
 
 ALPHABET = b"0123456789 ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz+-/.,*\xe9"
-
-
-def chunk_of(compiled: Compiled, rows: np.ndarray) -> Chunk:
-    n = rows.shape[0]
-    return Chunk(
-        rows=rows,
-        ordinals=np.arange(n, dtype=np.int64),
-        is_new=np.ones(n, dtype=np.bool_),
-        invoices=np.zeros(n, dtype=np.int64),
-        layouts=tuple(compiled.layouts[name] for name in compiled.message.records),
-        key_length=compiled.message.key_length,
-        eof=True,
-    )
 
 
 def records(compiled: Compiled, data: st.DataObject, key: bytes) -> np.ndarray:
@@ -71,7 +59,7 @@ def check_charsum(compiled: Compiled, data: st.DataObject, big: bool) -> None:
     )
     env = Env(compiled=compiled, today=20261101, as_of=None)
     files = [records(compiled, data, b"50"), records(compiled, data, b"50")]
-    chunks = [chunk_of(compiled, rows) for rows in files]
+    chunks = [chunk_of_rows(compiled, rows) for rows in files]
     for rows, chunk in zip(files, chunks, strict=True):  # each chunk alone
         got = np.asarray(fn(layout_scope(chunk, layout, env)).data).tolist()
         assert got == expected(rows, span, values)

@@ -9,6 +9,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from compiler import Compiled
+from tests.chunks import chunk_of_rows
 from validator.chunk import BAD_TYPE, Chunk, ChunkRows, record_types
 
 TYPES = ["10", "20", "50", "51", "80", "90", "95", "96"]
@@ -24,16 +25,7 @@ def chunk_of(compiled: Compiled, types: list[str]) -> Chunk:
     rows = np.full((len(types), length), ord("0"), dtype=np.uint8)
     for i, key in enumerate(types):
         rows[i, :2] = np.frombuffer(key.encode(), dtype=np.uint8)
-    n = len(types)
-    return Chunk(
-        rows=rows,
-        ordinals=np.arange(n, dtype=np.int64),
-        is_new=np.ones(n, dtype=np.bool_),
-        invoices=np.zeros(n, dtype=np.int64),
-        layouts=tuple(compiled.layouts[name] for name in compiled.message.records),
-        key_length=compiled.message.key_length,
-        eof=True,
-    )
+    return chunk_of_rows(compiled, rows)
 
 
 @settings(max_examples=60, deadline=None)
