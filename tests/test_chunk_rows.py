@@ -59,3 +59,64 @@ def test_record_types_of_two_character_keys(keys: list[bytes]) -> None:
         int(k.decode("latin-1")) if all(48 <= b <= 57 for b in k) else BAD_TYPE for k in keys
     ]
     assert record_types(rows, 3).tolist() == digits3
+
+
+def test_segment_zone_on_a_joined_scope_is_each_files_own(compiled: Compiled) -> None:
+    """A segment's zone read by the records of several files at once (one value per file,
+    spread over its records) is what each file's records read alone: a file without that
+    segment leaves its records' value unknown (explained), a broken zone unexplained unless
+    it already has a finding."""
+    from compiler import ir
+    from validator.evaluate import Env, Scope, layout_scope, zone_value
+
+    s300 = compiled.layouts["S300"]
+    zone = next(z for z in s300.zones if z.name == "invoiced_period")
+    ref = ir.ZoneRef(access="segment", record="S300", zone=zone, raw=False, ty=ir.INT)
+    raw_ref = ir.ZoneRef(
+        access="segment", record="S300", zone=zone, raw=True, ty=ir.text(zone.length)
+    )
+    segment = np.full(s300.length, ord("0"), dtype=np.uint8)
+    files = [  # (records, the file's S300 invoiced period, whether that zone has a finding)
+        (["10", "20", "50"], b"202611", False),
+        (["10", "20"], None, False),  # no S300
+        (["10", "50", "50", "20"], b"2026AB", False),  # broken: unexplained
+        (["10"], b"20261X", True),  # broken, already reported
+    ]
+    chunks = []
+    for types, period, flagged in files:
+        chunk = chunk_of(compiled, types)
+        if period is not None:
+            seg = segment.copy()
+            seg[zone.offset : zone.end] = np.frombuffer(period, dtype=np.uint8)
+            chunk.segments["S300"] = seg
+            chunk.segment_flags["S300"] = {zone.name: flagged}
+        chunks.append(chunk)
+    env = Env(compiled=compiled, today=20261122, as_of=None)
+    parts = [layout_scope(c, compiled.layouts["ET10"], env) for c in chunks]
+    parts += [
+        layout_scope(c, compiled.layouts["ET50"], env) for c in chunks if c.rows_of("ET50").size
+    ]
+    joined = Scope.joined(parts, ChunkRows(chunks))
+    for r in (ref, raw_ref):
+        alone = [zone_value(p, r) for p in parts]
+        together = zone_value(joined, r)
+        assert (
+            np.asarray(together.data).tolist()
+            == np.concatenate([np.asarray(v.data) for v in alone], axis=-1).tolist()
+        )
+        for mask in ("unknown", "unexplained", "flagged"):
+            expected = np.concatenate(
+                [
+                    np.zeros(p.n, np.bool_) if getattr(v, mask) is None else getattr(v, mask)
+                    for p, v in zip(parts, alone, strict=True)
+                ]
+            )
+            got = getattr(together, mask)
+            got = np.zeros(joined.n, np.bool_) if got is None else got
+            assert got.tolist() == expected.tolist(), (r.raw, mask)
+    value = zone_value(joined, ref)
+    # ET10 of the four files, then the ET50 of files 1 and 3 (one, then two)
+    assert np.asarray(value.data)[[0, 4, 5]].tolist() == [202611, 202611, 0]
+    assert value.unknown is not None and value.unexplained is not None
+    assert value.unknown.tolist() == [False, True, True, True, False, True, True]
+    assert value.unexplained.tolist() == [False, False, True, False, False, True, True]

@@ -348,7 +348,6 @@ def zone_value(scope: Scope, ref: ir.ZoneRef) -> Val:
     cached = scope.cache.get(key)
     if cached is not None:
         return cached
-    zone = ref.zone
     chunk = scope.chunk
     if (
         scope.parts is None
@@ -370,6 +369,11 @@ def zone_value(scope: Scope, ref: ir.ZoneRef) -> Val:
         if taken is not None:
             scope.cache[key] = taken
             return taken
+    if scope.parts is not None and ref.access == "segment":
+        # one value per file, read once, then spread over its records
+        found = repeat_val(sourced_value(*segment_sources(scope.parts, ref), ref), scope.sizes)
+        scope.cache[key] = found
+        return found
     if scope.batch is not None and ref.access in ("previous", "next", "anchor", "prior", "final"):
         text, missing, flagged = batch_source(scope, ref)
     elif scope.parts is not None and ref.access != "self":
@@ -380,7 +384,18 @@ def zone_value(scope: Scope, ref: ir.ZoneRef) -> Val:
         flagged = join_masks([f for _, _, f in sources], scope.sizes)
     else:
         text, missing, flagged = zone_source(scope, ref)
-    data, invalid = parse_zone(text, zone, ref.raw)
+    result = sourced_value(text, missing, flagged, ref)
+    scope.cache[key] = result
+    return result
+
+
+def sourced_value(
+    text: np.ndarray, missing: Bool | None, flagged: Bool | None, ref: ir.ZoneRef
+) -> Val:
+    """A zone's value from its characters as the records see them (``zone_source``): a
+    character that does not fit the zone's format makes the value unknown, unexplained
+    unless the record is missing or the zone already has a finding."""
+    data, invalid = parse_zone(text, ref.zone, ref.raw)
     unknown = missing
     unexplained = None
     if invalid is not None and some(invalid):
@@ -389,9 +404,43 @@ def zone_value(scope: Scope, ref: ir.ZoneRef) -> Val:
         unknown = invalid if missing is None else invalid | missing
     if unknown is not None and not some(unknown):
         unknown = None
-    result = Val(data, unknown, unexplained, flagged)
-    scope.cache[key] = result
-    return result
+    return Val(data, unknown, unexplained, flagged)
+
+
+def segment_sources(
+    parts: tuple[Scope, ...], ref: ir.ZoneRef
+) -> tuple[np.ndarray, Bool | None, Bool | None]:
+    """``zone_source`` of a segment's zone with one column per part's file (not per record):
+    the characters of each file's segment, the files without that segment, and those whose
+    zone has a finding."""
+    zone = ref.zone
+    text = np.full((zone.length, len(parts)), 32, dtype=np.uint8)
+    missing = np.zeros(len(parts), dtype=np.bool_)
+    flagged = np.zeros(len(parts), dtype=np.bool_)
+    for f, part in enumerate(parts):
+        chunk = part.chunk
+        seg = chunk.segments.get(ref.record or "")
+        if seg is None:
+            missing[f] = True
+        else:
+            text[:, f] = seg[zone.offset : zone.end]
+            flagged[f] = chunk.segment_flags.get(ref.record or "", {}).get(zone.name, False)
+    return text, missing if missing.any() else None, flagged if flagged.any() else None
+
+
+def repeat_val(v: Val, sizes: list[int]) -> Val:
+    """A value with one entry per file, repeated for each of the file's ``sizes`` records."""
+    counts = np.asarray(sizes, dtype=np.int64)
+
+    def rep(a: np.ndarray | None) -> np.ndarray | None:
+        return None if a is None else np.repeat(a, counts, axis=-1)
+
+    return Val(
+        np.repeat(np.asarray(v.data), counts, axis=-1),
+        rep(v.unknown),
+        rep(v.unexplained),
+        rep(v.flagged),
+    )
 
 
 def join_vals(vals: list[Val], sizes: list[int]) -> Val:

@@ -720,7 +720,7 @@ def final_targets(
     if not targets:
         return targets, None
     scopes = [scope for _, scope, _ in targets]
-    rows = batch if rp.layout.kind == "record" else None  # other records read at once
+    rows = batch  # other records read at once (a segment reads them from its file's first row)
     if len(scopes) == 1:
         return targets, scopes[0]
     if rp.rule.per_sending:
