@@ -21,13 +21,13 @@ from typing import Annotated, Any, Literal
 import anyio
 from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from answer import Answer, answers_for, read_message
 from answer import ReadError as ReadFailure
-from api.batch import Batcher
+from api.batch import Batcher, report_body
 from api.pipe import BytePipe, PipeAborted
 from compiler import Compiled, ir, load_compiled
 from publish.site import TEXTS, Site
@@ -402,7 +402,7 @@ def create_app(
         name: NameQuery = "-",
         today: TodayQuery = None,
         as_of: AsOfQuery = None,
-    ) -> JSONResponse:
+    ) -> Response:
         """Validate the request body (a 920000 file, raw bytes)."""
         dates = parse_dates(today, as_of)
         if isinstance(dates, JSONResponse):
@@ -415,15 +415,15 @@ def create_app(
                 data = await whole_body(request, limit)
             if isinstance(data, JSONResponse):
                 return data
-            report = await batcher.validate(data, name, *dates)
+            body = await batcher.validate(data, name, *dates)
         else:
             if declared_too_large(request, limit):
                 return too_large(limit)
             try:
-                report = await validate_stream(book, request, limit, name, *dates)
+                body = report_body(await validate_stream(book, request, limit, name, *dates))
             except BodyTooLarge:
                 return too_large(limit)
-        return JSONResponse(report.to_json())
+        return Response(body, media_type="application/json")
 
     @app.post(
         "/v1/answer",
