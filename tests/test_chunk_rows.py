@@ -120,3 +120,15 @@ def test_segment_zone_on_a_joined_scope_is_each_files_own(compiled: Compiled) ->
     assert value.unknown is not None and value.unexplained is not None
     assert value.unknown.tolist() == [False, True, True, True, False, True, True]
     assert value.unexplained.tolist() == [False, False, True, False, False, True, True]
+
+
+@settings(max_examples=60, deadline=None)
+@given(types=st.lists(st.sampled_from([*TYPES, "77", "AB"]), max_size=40))
+def test_rows_of_each_layout(compiled: Compiled, types: list[str]) -> None:
+    """The rows of each layout (found for all layouts at once), in order; none for rows of
+    no layout (an unknown or broken record type) or a name that is no layout."""
+    chunk = chunk_of(compiled, types)
+    for layout in chunk.layouts:
+        expected = [i for i, t in enumerate(types) if t == layout.key]
+        assert chunk.rows_of(layout.name).tolist() == expected, layout.name
+    assert chunk.rows_of("S300").tolist() == []

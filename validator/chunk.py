@@ -120,11 +120,21 @@ class Chunk:
         return found
 
     def rows_of(self, layout: str) -> Ints:
+        """The rows of ``layout``, in order (every layout's found at the first call: one
+        stable sort of the rows by layout instead of a scan per layout)."""
         found = self._indices.get(layout)
         if found is None:
-            index = self.layout_index.get(layout, -99)
-            found = np.flatnonzero(self.layout_of == index).astype(np.int64)
-            self._indices[layout] = found
+            if not self._indices:
+                shifted = self.layout_of + 1  # -1 (no layout) first
+                small = shifted.astype(np.uint8) if len(self.layouts) < 255 else shifted
+                order = np.argsort(small, kind="stable")  # a radix sort on uint8
+                counts = np.bincount(shifted, minlength=len(self.layouts) + 1)
+                bounds = np.cumsum(counts).tolist()
+                for lay, start, end in zip(self.layouts, bounds, bounds[1:], strict=False):
+                    self._indices[lay.name] = order[start:end]
+            found = self._indices.get(layout)
+            if found is None:  # not a layout of this chunk
+                found = self._indices[layout] = np.zeros(0, dtype=np.int64)
         return found
 
     def position(self, layout: str) -> Ints:
