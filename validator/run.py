@@ -64,9 +64,16 @@ class Carried:
     flags: frozenset[str] = frozenset()
 
 
+NO_FLAGS: frozenset[str] = frozenset()
+
+
 def carry(chunk: Chunk, i: int) -> Carried:
     """Keep row ``i`` of a chunk, with the zones its findings flagged."""
-    flags = frozenset(name for name, mask in chunk.flags.items() if mask[i])
+    flags = (
+        frozenset(name for name, mask in chunk.flags.items() if mask[i])
+        if chunk.flags
+        else NO_FLAGS
+    )
     return Carried(int(chunk.ordinals[i]), chunk.rows[i].copy(), int(chunk.invoices[i]), flags)
 
 
@@ -268,9 +275,11 @@ class Run:
             return
         last = int(new_idx[-1])
         self.previous = carry(chunk, last)
+        all_new = new_idx.size == chunk.n  # the usual case: no context rows to leave out
         for lay in self.plan.records:
             rows = chunk.rows_of(lay.name)
-            rows = rows[chunk.is_new[rows]]
+            if not all_new:
+                rows = rows[chunk.is_new[rows]]
             if rows.size == 0:
                 continue
             i = int(rows[-1])
