@@ -28,6 +28,10 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from compiler import Compiled
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -119,6 +123,7 @@ def main() -> int:
     records = (len(body) - 227) // compiled.message.record_length
     gc.freeze()  # no collector pauses in the clients over the rulebook loaded above
     rounds: list[Round] = []
+    speed = [machine_speed(compiled, body)]
     try:
         with local_server("--workers", str(args.workers)) as server:
             # warm-up, then the measured rounds
@@ -128,6 +133,7 @@ def main() -> int:
                 rounds.append(measure(server.base, server.process.pid, body, args))
     except ServerDidNotStart as exc:
         sys.exit(str(exc))
+    speed.append(machine_speed(compiled, body))
     print(
         f"{args.requests} requests of {records:,} records ({len(body) / 1e3:,.0f} kB), "
         f"{args.clients} concurrent clients, server with {args.workers} validator process(es)"
@@ -146,6 +152,12 @@ def main() -> int:
             f"clients {r.client_cpu / len(ms) * 1000:.1f} ms "
             f"({(r.server_cpu + r.client_cpu) / r.wall:.2f} of {os.cpu_count()} cores busy)"
         )
+    print(
+        f"machine speed: a batch of {SPEED_BATCH} of these files validated in this process "
+        f"in {speed[0]:.2f} ms per file before the rounds, {speed[1]:.2f} after "
+        "(one commit has measured between ~5 and ~10 on this machine: read the figures "
+        "above with it)"
+    )
     p99 = statistics.median(r.p99 for r in rounds)
     if len(rounds) > 1:
         p99s = ", ".join(f"{r.p99:.1f}" for r in sorted(rounds, key=lambda r: r.p99))
@@ -169,6 +181,32 @@ class Round:
     @property
     def rate(self) -> float:
         return len(self.latencies_ms) / self.wall
+
+
+SPEED_BATCH = 10
+
+
+def machine_speed(compiled: Compiled, body: bytes) -> float:
+    """CPU ms per file of ``validate_many`` on a batch of SPEED_BATCH copies of ``body``
+    (the median of 7 batches), in this process: how fast this machine is right now. Shared
+    machines change speed from minute to minute; the service's figures mean little without
+    it."""
+    import datetime as dt
+    import io
+
+    from validator.reader import ByteSource
+    from validator.run import validate_many
+
+    def batch() -> float:
+        started = time.process_time()
+        files: list[tuple[str, ByteSource]] = [
+            ("speed", io.BytesIO(body)) for _ in range(SPEED_BATCH)
+        ]
+        validate_many(compiled, files, today=dt.date(2026, 11, 1))
+        return (time.process_time() - started) * 1000 / SPEED_BATCH
+
+    batch()  # warm-up
+    return statistics.median(batch() for _ in range(7))
 
 
 def measure(base: str, pid: int, body: bytes, args: argparse.Namespace) -> Round:
