@@ -64,6 +64,21 @@ def test_a_validator_takes_its_share_of_the_files_in_the_service(compiled: Compi
     run(test)
 
 
+def test_a_free_validator_takes_its_share_of_the_recent_load(compiled: Compiled) -> None:
+    """Twenty requests were lately in the service and both validators are free, ten files
+    back so far: the first takes all ten (its share of twenty), not five; the other's
+    share is the ten still to come."""
+
+    async def test() -> None:
+        b = batcher(compiled, workers=2)
+        b.load.note(20, asyncio.get_running_loop().time())
+        b.waiting = [job(str(k)) for k in range(10)]
+        assert len(b._next_batch()) == 10
+        assert b.waiting == []
+
+    run(test)
+
+
 def test_one_worker_takes_all_up_to_the_batch_limit(compiled: Compiled) -> None:
     async def test() -> None:
         b = batcher(compiled, workers=1)
