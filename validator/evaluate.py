@@ -369,9 +369,12 @@ def zone_value(scope: Scope, ref: ir.ZoneRef) -> Val:
         if taken is not None:
             scope.cache[key] = taken
             return taken
-    if scope.parts is not None and ref.access == "segment":
+    if ref.access == "segment":
         # one value per file, read once, then spread over its records
-        found = repeat_val(sourced_value(*segment_sources(scope.parts, ref), ref), scope.sizes)
+        parts, sizes = (
+            (scope.parts, scope.sizes) if scope.parts is not None else ((scope,), [scope.n])
+        )
+        found = repeat_val(sourced_value(*segment_sources(parts, ref), ref), sizes)
         scope.cache[key] = found
         return found
     if scope.batch is not None and ref.access in ("previous", "next", "anchor", "prior", "final"):
@@ -410,9 +413,9 @@ def sourced_value(
 def segment_sources(
     parts: tuple[Scope, ...], ref: ir.ZoneRef
 ) -> tuple[np.ndarray, Bool | None, Bool | None]:
-    """``zone_source`` of a segment's zone with one column per part's file (not per record):
-    the characters of each file's segment, the files without that segment, and those whose
-    zone has a finding."""
+    """A segment's zone as ``zone_source`` gives other zones, but with one column per part's
+    file (not per record): the characters of each file's segment, the files without that
+    segment, and those whose zone has a finding."""
     zone = ref.zone
     text = np.full((zone.length, len(parts)), 32, dtype=np.uint8)
     missing = np.zeros(len(parts), dtype=np.bool_)
@@ -466,7 +469,8 @@ def join_vals(vals: list[Val], sizes: list[int]) -> Val:
 
 def zone_source(scope: Scope, ref: ir.ZoneRef) -> tuple[np.ndarray, Bool | None, Bool | None]:
     """A zone's characters as the scope's records see it, (width, n), with the records for
-    which there is no such record (``missing``) and those whose zone has a finding."""
+    which there is no such record (``missing``) and those whose zone has a finding (a
+    segment's zones: ``segment_sources``)."""
     zone = ref.zone
     chunk = scope.chunk
     missing: Bool | None = None
@@ -474,15 +478,6 @@ def zone_source(scope: Scope, ref: ir.ZoneRef) -> tuple[np.ndarray, Bool | None,
     if ref.access == "self":
         text = scope.text(zone.offset, zone.length)
         flagged = scope.flagged(zone.name)
-    elif ref.access == "segment":
-        seg = chunk.segments.get(ref.record or "")
-        if seg is None:
-            text = np.full((zone.length, scope.n), 32, dtype=np.uint8)
-            missing = np.ones(scope.n, dtype=np.bool_)
-        else:
-            text = np.broadcast_to(seg[zone.offset : zone.end, None], (zone.length, scope.n))
-            seg_flags = chunk.segment_flags.get(ref.record or "", {})
-            flagged = np.full(scope.n, seg_flags.get(zone.name, False))
     elif chunk.n == 0:
         text = np.zeros((zone.length, scope.n), dtype=np.uint8)
         missing = np.ones(scope.n, dtype=np.bool_)
