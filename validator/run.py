@@ -64,16 +64,9 @@ class Carried:
     flags: frozenset[str] = frozenset()
 
 
-NO_FLAGS: frozenset[str] = frozenset()
-
-
 def carry(chunk: Chunk, i: int) -> Carried:
     """Keep row ``i`` of a chunk, with the zones its findings flagged."""
-    flags = (
-        frozenset(name for name, mask in chunk.flags.items() if mask[i])
-        if chunk.flags
-        else NO_FLAGS
-    )
+    flags = frozenset(name for name, mask in chunk.flags.items() if mask[i])
     return Carried(int(chunk.ordinals[i]), chunk.rows[i].copy(), int(chunk.invoices[i]), flags)
 
 
@@ -729,15 +722,16 @@ def final_targets(
     if not targets:
         return targets, None
     scopes = [scope for _, scope, _ in targets]
-    rows = batch  # other records read at once (a segment reads them from its file's first row)
     if len(scopes) == 1:
         return targets, scopes[0]
+    # other records are read at once through the batch's rows (a segment's from its file's
+    # first row)
     if rp.rule.per_sending:
-        return targets, Scope.joined(scopes, rows)  # a scope of its own, as for one file
+        return targets, Scope.joined(scopes, batch)  # a scope of its own, as for one file
     key = (f"{rp.layout.name} {rp.rule.phase}", tuple(id(s) for s in scopes))
     whole = joined.get(key)
     if whole is None:
-        whole = joined[key] = Scope.joined(scopes, rows)
+        whole = joined[key] = Scope.joined(scopes, batch)
     return targets, whole
 
 
