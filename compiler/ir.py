@@ -128,14 +128,10 @@ class Layout:
     settles: tuple[Settle, ...] = ()  # zones of a settlement record (920900 ET91 / ET92)
     origin: Span = _origin()
     by_name: dict[str, Zone] = field(default_factory=dict, compare=False, repr=False)
-    zone_index: dict[tuple[int, int], int] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if not self.by_name:
             self.by_name.update({z.name: z for z in self.zones})
-        if not self.zone_index:
-            ordered = sorted(self.zones, key=lambda z: z.offset)
-            self.zone_index.update({(z.offset, z.length): i for i, z in enumerate(ordered)})
 
     def role(self, role: str) -> Zone | None:
         return next((zone for name, zone in self.roles if name == role), None)
@@ -143,11 +139,6 @@ class Layout:
     def error_zone(self, zone_id: str) -> Zone | None:
         """The 2-digit zone declared ``for`` ``zone_id`` (its envelope error code)."""
         return next((zone for zone in self.zones if zone.reports == zone_id), None)
-
-    @property
-    def zone_starts(self) -> list[int]:
-        """Offsets of the zones in record order (they tile the record)."""
-        return sorted(z.offset for z in self.zones)
 
     @property
     def digits(self) -> str:

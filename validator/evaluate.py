@@ -18,7 +18,7 @@ import numpy as np
 
 from compiler import ir
 from validator.chunk import NONE, Chunk, ChunkRows
-from validator.functions import DIGIT0, FUNCTIONS, parse_digits
+from validator.functions import FUNCTIONS, parse_digits
 from validator.values import (
     Bool,
     Ints,
@@ -67,7 +67,6 @@ class Env:
 
 # every governing date lies in this range (dates of the calendar, YYYYMMDD)
 FIRST_DATE, LAST_DATE = 10101, 99991231
-ZONE_TABLE_MAX_ROWS = 1024  # up to this many records, Scope.zone_any builds its table
 
 
 class Scope:
@@ -90,7 +89,6 @@ class Scope:
         self._segments: np.ndarray | None = None  # joined segment scope: (length, files)
         # joined scopes of a batch by (layout, ids of their chunks), shared by its passes
         self.registry: dict[tuple[str, tuple[int, ...]], Scope] | None = None
-        self._zone_any: dict[str, np.ndarray] = {}
         self.parts: tuple[Scope, ...] | None = None  # set on a joined scope
         self.sizes: list[int] = []  # records of each part
         self.batch: ChunkRows | None = None  # the parts' chunks' rows one after the other
@@ -196,23 +194,6 @@ class Scope:
             else:
                 self._cols = gather_transposed(self.chunk.rows, self.idx)
         return self._cols
-
-    def zone_table(self, kind: str, starts: Ints) -> Bool:
-        """(zones, n): per zone of the layout (``starts``: its zone offsets in order) and
-        record, whether a character is not a digit (``digit``) or not '0' (``zero``). One
-        table answers all the layout's ``numeric`` / ``zero`` checks: worth it on few
-        records, where the per-check overhead dominates (``ZONE_TABLE_MAX_ROWS``)."""
-        found = self._zone_any.get(kind)
-        if found is None:
-            cols = self.cols
-            bad = (cols - np.uint8(DIGIT0)) >= 10 if kind == "digit" else cols != DIGIT0
-            found = np.logical_or.reduceat(bad, starts, axis=0)
-            self._zone_any[kind] = found
-        return found
-
-    def zone_any(self, kind: str, starts: Ints, index: int) -> Bool:
-        """Row ``index`` of ``zone_table``: the records failing one zone's check."""
-        return np.asarray(self.zone_table(kind, starts)[index], dtype=np.bool_)
 
     def text(self, offset: int, length: int) -> np.ndarray:
         """The characters of positions offset .. offset+length as a (length, n) array."""

@@ -17,7 +17,8 @@ import numpy as np
 from compiler import Compiled, ir
 from compiler.passes import walk
 from validator.aggregates import Part
-from validator.evaluate import ZONE_TABLE_MAX_ROWS, ExprCompiler, Fn, Scope
+from validator.evaluate import ExprCompiler, Fn, Scope
+from validator.functions import DIGIT0
 from validator.values import (
     Bool,
     Ints,
@@ -41,48 +42,57 @@ class RulePlan:
     layout: ir.Layout
     fn: RuleFn
     flags: tuple[str, ...] = ()  # zones a finding marks: the rule's zone and those it reads
-    check: tuple[str, int] | None = None  # ("digit" | "zero", zone index): see ZoneScreen
+    check: tuple[str, ir.Zone] | None = None  # ("digit" | "zero", zone): see ZoneScreen
 
 
 @dataclass(frozen=True, slots=True)
 class ZoneScreen:
     """The ``numeric`` / ``zero`` checks among one record type's rules of one phase.
 
-    On a small scope each check costs microseconds of overhead for nanoseconds of work, so
-    they are screened together: one table lookup per kind tells which of them have any
-    violated record, and only those go through their own closure (and the report). The
-    others have nothing to say: a raw zone's check is never unknown.
+    Each check costs microseconds of overhead for nanoseconds of work, so they are screened
+    together: per kind, the characters of all its checked zones are tested in one vector
+    operation and reduced per zone, which tells which checks have any violated record; only
+    those go through their own closure (and the report). The others have nothing to say: a
+    raw zone's check is never unknown.
     """
 
     positions: dict[str, Ints]  # kind -> positions of its checks in the rule list
-    zones: dict[str, Ints]  # kind -> zone index of each of those checks
-    starts: Ints
+    columns: dict[str, Ints]  # kind -> character positions of its checks' zones, in order
+    bounds: dict[str, Ints]  # kind -> where each check's zone starts in ``columns``
 
     def keep(self, scope: Scope, plans: list[RulePlan]) -> list[RulePlan]:
         """The rules of ``plans`` to evaluate one by one on ``scope``."""
-        if scope.is_segment or scope.n > ZONE_TABLE_MAX_ROWS:
+        if scope.is_segment:
             return plans
         quiet = np.zeros(len(plans), dtype=np.bool_)
+        cols = scope.cols
         for kind, positions in self.positions.items():
-            table = scope.zone_table(kind, self.starts)
-            quiet[positions] = ~table[self.zones[kind]].any(axis=1)
+            # per character position, its worst character over all records (uint8 wraps:
+            # below '0' is large too), then per zone whether any of its positions is bad
+            shifted = cols[self.columns[kind]] - np.uint8(DIGIT0)
+            worst = shifted.max(axis=1)
+            bad = worst >= 10 if kind == "digit" else worst != 0
+            quiet[positions] = ~np.logical_or.reduceat(bad, self.bounds[kind])
         return [rp for rp, q in zip(plans, quiet.tolist(), strict=True) if not q]
 
 
-def zone_screen(plans: list[RulePlan], layout: ir.Layout) -> ZoneScreen | None:
+def zone_screen(plans: list[RulePlan]) -> ZoneScreen | None:
     checks = [(i, rp.check) for i, rp in enumerate(plans) if rp.check is not None]
     if not checks:
         return None
     positions: dict[str, list[int]] = {}
-    zones: dict[str, list[int]] = {}
+    columns: dict[str, list[int]] = {}
+    bounds: dict[str, list[int]] = {}
     for i, (kind, zone) in checks:
         positions.setdefault(kind, []).append(i)
-        zones.setdefault(kind, []).append(zone)
-    return ZoneScreen(
-        positions={k: np.array(v, dtype=np.intp) for k, v in positions.items()},
-        zones={k: np.array(v, dtype=np.intp) for k, v in zones.items()},
-        starts=np.array(layout.zone_starts, dtype=np.intp),
-    )
+        at = columns.setdefault(kind, [])
+        bounds.setdefault(kind, []).append(len(at))
+        at.extend(range(zone.offset, zone.end))
+
+    def arrays(found: dict[str, list[int]]) -> dict[str, Ints]:
+        return {k: np.array(v, dtype=np.intp) for k, v in found.items()}
+
+    return ZoneScreen(positions=arrays(positions), columns=arrays(columns), bounds=arrays(bounds))
 
 
 @dataclass(slots=True)
@@ -177,8 +187,8 @@ def rule_closure(rule: ir.Rule, when: Fn | None, require: Fn) -> RuleFn:
 ZONE_CHECKS = {"numeric": "digit", "zero": "zero"}
 
 
-def zone_check(rule: ir.Rule, layout: ir.Layout) -> tuple[str, int] | None:
-    """``("digit" | "zero", zone index)`` of a rule ``require numeric(Z)`` /
+def zone_check(rule: ir.Rule, layout: ir.Layout) -> tuple[str, ir.Zone] | None:
+    """``("digit" | "zero", zone)`` of a rule ``require numeric(Z)`` /
     ``require zero(Z)`` on a zone of its own record, with no ``when``."""
     e = rule.require
     if rule.when is not None or not isinstance(e, ir.Call) or e.func not in ZONE_CHECKS:
@@ -188,35 +198,7 @@ def zone_check(rule: ir.Rule, layout: ir.Layout) -> tuple[str, int] | None:
         return None
     if layout.kind != "record" or arg.zone.layout != layout.name:
         return None
-    index = layout.zone_index.get((arg.zone.offset, arg.zone.length))
-    return None if index is None else (ZONE_CHECKS[e.func], index)
-
-
-def zone_check_closure(rule: ir.Rule, layout: ir.Layout, generic: RuleFn) -> RuleFn | None:
-    """A rule ``require numeric(Z)`` / ``require zero(Z)`` on a zone of its own record, with
-    no ``when``: read from the per-scope table of all zones (``Scope.zone_any``) instead of
-    evaluating the expression. Same answers as the generic closure (a raw zone is never
-    unknown); segments keep the generic path."""
-    check = zone_check(rule, layout)
-    if check is None:
-        return None
-    kind, index = check
-    starts = np.array(layout.zone_starts, dtype=np.intp)
-    start, end, gov = rule.start, rule.end, rule.governed_by
-
-    def fn(scope: Scope) -> tuple[Bool, Bool]:
-        if scope.is_segment or scope.n > ZONE_TABLE_MAX_ROWS:
-            return generic(scope)  # on many records the generic path is as fast
-        active = scope.activity(gov, start, end)
-        if active is False:
-            zeros = no_rows(scope.n)
-            return zeros, zeros
-        violated = scope.zone_any(kind, starts, index)
-        if active is not True:
-            violated = violated & active
-        return violated, no_rows(scope.n)
-
-    return fn
+    return ZONE_CHECKS[e.func], arg.zone
 
 
 def build_plan(compiled: Compiled) -> Plan:
@@ -230,11 +212,10 @@ def build_plan(compiled: Compiled) -> Plan:
         comp = ExprCompiler(compiled, rule.governed_by)
         when = comp(rule.when) if rule.when is not None else None
         own = compiled.layouts[rule.record]
-        generic = rule_closure(rule, when, comp(rule.require))
         rp = RulePlan(
             rule=rule,
             layout=own,
-            fn=zone_check_closure(rule, own, generic) or generic,
+            fn=rule_closure(rule, when, comp(rule.require)),
             check=zone_check(rule, own),
         )
         exprs = [e for e in (rule.when, rule.require) if e is not None]
@@ -273,7 +254,7 @@ def build_plan(compiled: Compiled) -> Plan:
         spec.share = shares.setdefault(tuple(spec.node.parts), len(shares))
     for phase, rules in ((1, plan.phase1), (2, plan.phase2)):
         for name, plans in rules.items():
-            screen = zone_screen(plans, plans[0].layout)
+            screen = zone_screen(plans)
             if screen is not None:
                 plan.screens[(phase, name)] = screen
     return plan
