@@ -91,6 +91,8 @@ class Chunk:
         valid = (self.types >= 0) & (self.types < 100)
         self.layout_of = np.where(valid, lookup[np.minimum(np.maximum(self.types, 0), 99)], -1)
         self.flags: dict[str, Bool] = {}
+        self.flag_count = 0  # calls of ``flag`` so far
+        self.flags_at_phase1 = 0  # ``flag_count`` when the rules of phase 1 started
         self.segments: dict[str, np.ndarray] = {}  # segment name -> its characters
         self.segment_flags: dict[str, dict[str, bool]] = {}  # segment -> zones with a finding
         self._indices: dict[str, Ints] = {}
@@ -218,10 +220,17 @@ class Chunk:
         self._groups.clear()
         self.flags.clear()
 
+    @property
+    def flagged_in_phase1(self) -> bool:
+        """Whether the rules of phase 1 flagged zones: values read before miss the flags."""
+        return self.flag_count != self.flags_at_phase1
+
     def forget_values(self) -> None:
-        """Drop cached zone values (the transposed records stay): flags have changed."""
-        for scope in self.scopes.values():
-            scope.cache.clear()  # type: ignore[attr-defined]
+        """Drop cached zone values (the transposed records stay) if phase 1 flagged zones:
+        the values read before would miss the flags. Without a finding they are the same."""
+        if self.flagged_in_phase1:
+            for scope in self.scopes.values():
+                scope.cache.clear()  # type: ignore[attr-defined]
 
     # ------------------------------------------------------------------ flags
 
@@ -232,6 +241,7 @@ class Chunk:
             mask = np.zeros(self.n, dtype=np.bool_)
             self.flags[zone] = mask
         mask[rows] = True
+        self.flag_count += 1
 
     def flagged(self, zone: str, src: Ints) -> Bool | None:
         mask = self.flags.get(zone)

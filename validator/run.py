@@ -167,6 +167,7 @@ class Run:
         chunk.segments = self.segment_arrays
         chunk.segment_flags = self.seg_flags
         self._reader_checks(chunk)
+        chunk.flags_at_phase1 = chunk.flag_count
         yield Pass(self, chunk, PHASE1)  # the amounts of its new records, then the rules
         chunk.forget_values()  # values read before phase 1 flagged zones would miss the flags
         yield Pass(self, chunk, PHASE2)  # the aggregates' contributions, then the rules of phase 2
@@ -546,8 +547,9 @@ def evaluate(passes: list[Pass], joined: Joined | None = None) -> None:
     if joined is None:
         joined = {}
     elif kind == PHASE2:
-        for scope in joined.values():
-            scope.cache.clear()  # as Chunk.forget_values: phase 1 flagged zones
+        if any(p.chunk.flagged_in_phase1 for p in passes):  # as Chunk.forget_values
+            for scope in joined.values():
+                scope.cache.clear()
     elif kind != OPENERS:  # openers see the values of phase 2, as on one chunk alone
         joined.clear()  # new chunks
     if kind in (SEGMENTS, FINAL):
