@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import numpy as np
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from stdnum import iban as stdnum_iban
 from stdnum.be import bis, nn, vat
@@ -96,6 +96,38 @@ def test_check_digits_are_unknown_on_non_digits() -> None:
 @given(st.dates(min_value=dt.date(1900, 1, 1), max_value=dt.date(2100, 12, 31)))
 def test_is_date_accepts_every_calendar_date(day: dt.date) -> None:
     assert answer(is_date(column(day.strftime("%Y%m%d")))) == [True]
+
+
+def calendar_date(text: str) -> bool:
+    """The reference: Python's calendar (years 1 to 9999)."""
+    if not (len(text) == 8 and text.isdigit()):
+        return False
+    try:
+        dt.date(int(text[:4]), int(text[4:6]), int(text[6:]))
+    except ValueError:
+        return False
+    return True
+
+
+DATE_LIKE = st.one_of(
+    st.builds(  # numbers shaped like dates, many of them impossible
+        "{:04d}{:02d}{:02d}".format,
+        st.sampled_from([0, 1, 4, 100, 400, 1900, 2000, 2023, 2024, 2100, 9999])
+        | st.integers(0, 9999),
+        st.sampled_from([0, 1, 2, 4, 12, 13]) | st.integers(0, 99),
+        st.sampled_from([0, 1, 28, 29, 30, 31, 32]) | st.integers(0, 99),
+    ),
+    st.text(alphabet="0123456789 +-A/", min_size=8, max_size=8),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(DATE_LIKE, min_size=1, max_size=12))
+@example(["19000229", "20000229", "20240229", "20230229", "21000229", "00000229", "00040229"])
+def test_is_date_is_the_calendar(texts: list[str]) -> None:
+    """Leap years (29 February of 1900, 2000, 2024, 2100...), month and day bounds, year 0,
+    other characters: the same answers as Python's calendar, several records at once."""
+    assert answer(is_date(column(*texts))) == [calendar_date(t) for t in texts]
 
 
 def test_is_date_rejects_impossible_dates() -> None:

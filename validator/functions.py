@@ -106,25 +106,27 @@ def _unknown_unless_digits(v: Val, text: Bytes2D, result: Bool) -> Val:
     return Val(out.data, unknown, unexplained)
 
 
-def _days_in_month(year: Ints, month: Ints) -> Ints:
-    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
-    table = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
-    days = table[np.minimum(np.maximum(month, 0), 12)]
-    return np.asarray(days + ((month == 2) & leap), dtype=np.int64)
+# days of each month (February: 29, told apart below), 0 for a number that is not a month
+_MONTH_DAYS = np.zeros(256, dtype=np.uint8)
+_MONTH_DAYS[1:13] = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
 
 
 def valid_dates(text: Bytes2D) -> Bool:
-    """YYYYMMDD characters that form a calendar date (year 1 or later)."""
-    ok, value = parse_digits(text)
-    year, month, day = value // 10000, value // 100 % 100, value % 100
-    return (
-        ok
-        & (year >= 1)
-        & (month >= 1)
-        & (month <= 12)
-        & (day >= 1)
-        & (day <= _days_in_month(year, month))
-    )
+    """YYYYMMDD characters that form a calendar date (year 1 or later).
+
+    Month and day come from their two digits each (small integers, no division); the year
+    is read only for a 29 February (leap years)."""
+    digits = text - np.uint8(DIGIT0)  # other characters wrap to 10 or more
+    ok = np.maximum.reduce(digits, axis=0, initial=0) < 10
+    month = digits[4] * np.uint8(10) + digits[5]  # wraps for non-digits: not ok anyway
+    day = digits[6] * np.uint8(10) + digits[7]
+    good = ok & (day >= 1) & (day <= _MONTH_DAYS.take(month)) & digits[:4].any(axis=0)
+    feb29 = good & (month == 2) & (day == 29)
+    if some(feb29):
+        year = digit_values(digits[:4])
+        leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+        good &= ~feb29 | leap
+    return np.asarray(good, dtype=np.bool_)
 
 
 def is_date(v: Val) -> Val:
