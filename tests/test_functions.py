@@ -15,11 +15,13 @@ from validator.functions import (
     FUNCTIONS,
     bce_ok,
     digits_value,
+    has_any,
     iban_ok,
     is_date,
     is_time,
     nihii_ok,
     niss_ok,
+    only,
     parse_digits,
 )
 from validator.values import Val
@@ -171,3 +173,35 @@ def test_parse_digits_marks_other_characters() -> None:
     ok, value = parse_digits(np.asarray(column("0012", "00 2", "9x99", "9999").data))
     assert ok.tolist() == [True, False, False, True]
     assert value.tolist() == [12, 0, 0, 9999]
+
+
+CHARACTERS = st.sampled_from(
+    [0, 32, 43, 44, 45, 47, 48, 53, 57, 58, 65, 90, 97, 255]
+) | st.integers(0, 255)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.integers(0, 6).flatmap(
+        lambda width: st.lists(
+            st.lists(CHARACTERS, min_size=width, max_size=width), min_size=1, max_size=6
+        )
+    ),
+    st.lists(CHARACTERS, min_size=1, max_size=12),
+)
+@example([[47, 48], [48, 57], [57, 58], [48, 48]], list(b"0123456789"))  # one run and its edges
+@example([[43, 32], [44, 44], [45, 46], [42, 42]], list(b"+-"))  # two runs and the gap
+@example([[44], [46], [48], [255]], list(b"+-.0"))  # many runs
+def test_only_and_has_any_are_set_membership(records: list[list[int]], chars: list[int]) -> None:
+    """Runs of consecutive codes (the digits), several runs (+ and -), many runs (a table):
+    each record's characters tested against the set, as Python's sets do."""
+    width = len(records[0])
+    text = np.array(records, dtype=np.uint8).reshape(len(records), width).T
+    allowed = Val(np.array(chars, dtype=np.uint8))
+    wanted = set(chars)
+    assert answer(only(Val(np.ascontiguousarray(text)), allowed)) == [
+        all(c in wanted for c in r) for r in records
+    ]
+    assert answer(has_any(Val(np.ascontiguousarray(text)), allowed)) == [
+        any(c in wanted for c in r) for r in records
+    ]

@@ -212,18 +212,55 @@ def bic_ok(v: Val) -> Val:
     return lift(head & branch & rest, v)
 
 
-def _charset(chars: Val) -> np.ndarray:
-    table = np.zeros(256, dtype=np.bool_)
-    table[np.asarray(chars.data, dtype=np.uint8).reshape(-1)] = True
-    return table
+MAX_RANGES = 3  # a character set of up to this many runs is tested by comparisons
+_RANGES: dict[bytes, tuple[tuple[int, int], ...]] = {}
+
+
+def _ranges(chars: Val) -> tuple[tuple[int, int], ...]:
+    """The characters of a set as runs of consecutive codes (first, count), e.g. the digits
+    as one run (48, 10); a constant set, computed once."""
+    key = np.asarray(chars.data, dtype=np.uint8).tobytes()
+    found = _RANGES.get(key)
+    if found is None:
+        runs: list[tuple[int, int]] = []
+        for code in sorted(set(key)):
+            if runs and runs[-1][0] + runs[-1][1] == code:
+                runs[-1] = (runs[-1][0], runs[-1][1] + 1)
+            else:
+                runs.append((code, 1))
+        found = _RANGES[key] = tuple(runs)
+    return found
+
+
+def _members(text: Bytes2D, runs: tuple[tuple[int, int], ...]) -> Bool:
+    """(width, n): whether each character is in the set (``_ranges``)."""
+    if len(runs) > MAX_RANGES:  # a table lookup (its index copy costs more on few runs)
+        table = np.zeros(256, dtype=np.bool_)
+        for first, count in runs:
+            table[first : first + count] = True
+        return np.asarray(table[text], dtype=np.bool_)
+    inside = np.zeros(text.shape, dtype=np.bool_)
+    for first, count in runs:  # uint8 wraps: characters below the run are large too
+        inside |= (text - np.uint8(first)) < count
+    return inside
 
 
 def only(v: Val, chars: Val) -> Val:
-    return lift(np.all(_charset(chars)[text_of(v)], axis=0), v)
+    text, runs = text_of(v), _ranges(chars)
+    if len(runs) == 1:  # one run: the largest distance from its start, per record
+        first, count = runs[0]
+        return lift(np.maximum.reduce(text - np.uint8(first), axis=0, initial=0) < count, v)
+    return lift(np.logical_and.reduce(_members(text, runs), axis=0), v)
 
 
 def has_any(v: Val, chars: Val) -> Val:
-    return lift(np.any(_charset(chars)[text_of(v)], axis=0), v)
+    text, runs = text_of(v), _ranges(chars)
+    if text.shape[0] == 0:
+        return lift(np.zeros(text.shape[1], dtype=np.bool_), v)
+    if len(runs) == 1:  # one run: the smallest distance from its start, per record
+        first, count = runs[0]
+        return lift(np.minimum.reduce(text - np.uint8(first), axis=0, initial=255) < count, v)
+    return lift(np.logical_or.reduce(_members(text, runs), axis=0), v)
 
 
 def control97(v: Val) -> Val:
