@@ -42,7 +42,7 @@ from validator.reader import (
     reader_finding,
 )
 from validator.report import Finding, Report
-from validator.values import Bool, Ints, some, spread
+from validator.values import Bool, Ints, member, some, spread
 from validator.verdict import decide, error_rate
 
 MAX_RETAINED = 100_000
@@ -670,6 +670,14 @@ def evaluate_openers(
     every opener of the chunk, on the scope the stream rules used (its values as they were),
     reported for the openers whose group is complete."""
     closed = [p.run.closed_groups(p.chunk) for p in passes]
+    completed: dict[tuple[int, str], Bool] = {}  # per chunk and group: its openers to report
+
+    def emit_rows(k: int, scope: Scope, group: str) -> Bool:
+        found = completed.get((k, group))
+        if found is None:  # both sorted rows of the chunk: a binary search
+            found = completed[(k, group)] = member(scope.idx, closed[k][group])
+        return found
+
     for rp, group in passes[0].run.plan.openers:
         due = [k for k in range(len(passes)) if closed[k][group.name].size]
         if not due:
@@ -684,7 +692,7 @@ def evaluate_openers(
             for k in members:
                 p = passes[k]
                 scope = layout_scope(p.chunk, rp.layout, p.run.env)
-                how = Emit(rows=np.isin(scope.idx, closed[k][group.name])) if k in report else None
+                how = Emit(rows=emit_rows(k, scope, group.name)) if k in report else None
                 targets.append((p.run, scope, how))
             scatter(rp, targets, *rp.fn(scope_of(rp.layout, members)))
 
