@@ -245,7 +245,9 @@ class Scope:
         if found is None:
             dates = self.gov(gov)
             active = (dates >= start) & (dates <= end)
-            found = True if active.all() else (False if not some(active) else active)
+            found = (
+                True if np.logical_and.reduce(active) else (False if not some(active) else active)
+            )
             self._activity[key] = found
         return found
 
@@ -293,7 +295,7 @@ def parse_zone(text: np.ndarray, zone: ir.Zone, raw: bool) -> tuple[np.ndarray, 
         mag = text[1:]
         digits, value = parse_digits(mag)
         ok = ((sign == 43) | (sign == 45)) & digits
-        if not ok.all():
+        if not np.logical_and.reduce(ok):
             value = np.where(ok, value, 0)  # as for a magnitude that is not all digits
         return np.where(sign == 45, -value, value), ~ok
     ok, value = parse_digits(text)
@@ -703,7 +705,7 @@ class ExprCompiler:
                 x, y = np.asarray(a.data), np.asarray(b.data)
                 x = x.reshape(-1, 1) if x.ndim == 1 else x
                 y = y.reshape(-1, 1) if y.ndim == 1 else y
-                equal = (x == y).all(axis=0)
+                equal = np.logical_and.reduce(x == y, axis=0)
                 return lift(equal if op == "=" else ~equal, a, b)
             return lift(compare(a.data, b.data), a, b)
 
@@ -749,7 +751,7 @@ class ExprCompiler:
                 data = data.reshape(-1, 1) if data.ndim == 1 else data
                 hit = np.zeros(data.shape[1], dtype=np.bool_)
                 for t in texts:
-                    hit |= (data == t).all(axis=0)
+                    hit |= np.logical_and.reduce(data == t, axis=0)
             else:
                 hit = member(v.data, ints)
             return lift(~hit if negated else hit, v)
@@ -783,7 +785,7 @@ class ExprCompiler:
                 padded[(k, width)] = columns
             hit = np.zeros(data.shape[1], dtype=np.bool_)
             for column in columns:
-                hit |= (data == column).all(axis=0)
+                hit |= np.logical_and.reduce(data == column, axis=0)
             return hit
 
         def fn(scope: Scope) -> Val:

@@ -61,7 +61,7 @@ def parse_digits(text: Bytes2D) -> tuple[Bool, Ints]:
     """(all digits, value) of each column of characters; 0 where not all digits."""
     digits = text - np.uint8(DIGIT0)  # other characters wrap to 10 or more
     ok = np.asarray(np.maximum.reduce(digits, axis=0, initial=0) < 10, dtype=np.bool_)  # one pass
-    if not ok.all():
+    if not np.logical_and.reduce(ok):  # the ufunc itself: ndarray.all has a Python layer
         digits = np.where(ok[None, :], digits, np.uint8(0))
     return ok, digit_values(digits)
 
@@ -75,17 +75,23 @@ def numeric(v: Val) -> Val:
     return lift(is_digits(text_of(v)), v)
 
 
+def _all_are(text: Bytes2D, code: int) -> Bool:
+    """Per record, whether every character is ``code``: the largest distance from it is 0
+    (uint8 wraps: characters below it are far too)."""
+    return np.asarray(np.maximum.reduce(text - np.uint8(code), axis=0, initial=0) == 0)
+
+
 def blank(v: Val) -> Val:
-    return lift((text_of(v) == 32).all(axis=0), v)
+    return lift(_all_are(text_of(v), 32), v)
 
 
 def zero(v: Val) -> Val:
-    return lift((text_of(v) == DIGIT0).all(axis=0), v)
+    return lift(_all_are(text_of(v), DIGIT0), v)
 
 
 def present(v: Val) -> Val:
     t = text_of(v)
-    return lift(~((t == 32).all(axis=0) | (t == DIGIT0).all(axis=0)), v)
+    return lift(~(_all_are(t, 32) | _all_are(t, DIGIT0)), v)
 
 
 def _unknown_unless_digits(v: Val, text: Bytes2D, result: Bool) -> Val:
@@ -150,7 +156,7 @@ def niss_ok(v: Val) -> Val:
     if t.shape[0] < 11:
         return lift(np.zeros(t.shape[1], dtype=np.bool_), v)
     head, last = t[: t.shape[0] - 11], t[t.shape[0] - 11 :]
-    zeros = (head == DIGIT0).all(axis=0) if head.shape[0] else True
+    zeros = _all_are(head, DIGIT0)
     ok = is_digits(last)
     base = digits_value(np.where(ok[None, :], last[:9], DIGIT0))
     check = digits_value(np.where(ok[None, :], last[9:], DIGIT0))
@@ -178,7 +184,7 @@ def bce_ok(v: Val) -> Val:
     if t.shape[0] < 10:
         return lift(np.zeros(t.shape[1], dtype=np.bool_), v)
     head, last = t[: t.shape[0] - 10], t[t.shape[0] - 10 :]
-    zeros = (head == DIGIT0).all(axis=0) if head.shape[0] else True
+    zeros = _all_are(head, DIGIT0)
     ok = is_digits(last)
     base = digits_value(np.where(ok[None, :], last[:8], DIGIT0))
     check = digits_value(np.where(ok[None, :], last[8:], DIGIT0))
