@@ -14,6 +14,9 @@ from tests.sendings import TODAY, build
 from validator import validate
 from validator.plan import plan_for
 from validator.run import validate_many
+from validator.screen import DIGITS
+
+KINDS = {DIGITS: "digit", frozenset(b"0"): "zero", frozenset(b"+-"): "sign"}
 
 SEGMENTS = 227  # bytes of segments 200 and 300 before the first record
 LENGTH = 350
@@ -25,20 +28,24 @@ def checks(compiled: Compiled, layout: str) -> dict[str, tuple[str, int, int]]:
     today = TODAY.year * 10000 + TODAY.month * 100 + TODAY.day
     found: dict[str, tuple[str, int, int]] = {}
     for rp in plan_for(compiled).phase1[layout]:
-        if rp.check is not None and rp.rule.start <= today <= rp.rule.end:
-            kind, zone = rp.check
-            found.setdefault(kind, (rp.rule.code, zone.offset, zone.length))
+        check = rp.check
+        if check is not None and rp.rule.start <= today <= rp.rule.end:
+            kind = KINDS.get(check.allowed)
+            if kind is not None:
+                found.setdefault(kind, (rp.rule.code, check.offset, check.length))
     return found
 
 
 @pytest.fixture(scope="module")
 def broken(compiled: Compiled) -> tuple[bytes, dict[str, tuple[str, int]]]:
     """A file of 900 invoices (1,200 ET50 records, 900 ET80) with a letter in a numeric zone
-    of its last-but-one ET50 record and a 1 at the end of a zero zone of an ET80 record in the
-    middle; kind -> (rule code, record number) expected."""
+    of its last-but-one ET50 record, a 1 at the end of a zero zone of an ET80 record in the
+    middle and an X for the sign of an amount of an early ET80 record; kind -> (rule code,
+    record number) expected."""
     data = bytearray(build(compiled, 900, None))
     expected: dict[str, tuple[str, int]] = {}
-    for layout, kind, which, char in (("ET50", "digit", -2, "A"), ("ET80", "zero", 450, "1")):
+    cases = (("ET50", "digit", -2, "A"), ("ET80", "zero", 450, "1"), ("ET80", "sign", 7, "X"))
+    for layout, kind, which, char in cases:
         key = layout.removeprefix("ET").encode()
         records = [at for at in range(SEGMENTS, len(data), LENGTH) if data[at : at + 2] == key]
         assert len(records) == {"ET50": 1200, "ET80": 900}[layout]

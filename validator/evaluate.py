@@ -253,11 +253,13 @@ class Scope:
 
 
 def gather_transposed(rows: np.ndarray, idx: Ints) -> np.ndarray:
-    """rows[idx].T without materialising rows[idx]: gathered and transposed block by block."""
+    """rows[idx].T without materialising rows[idx]: gathered and transposed block by block
+    (``take`` gathers whole rows faster than fancy indexing)."""
     n = idx.shape[0]
     out = np.empty((rows.shape[1], n), dtype=rows.dtype)
     for start in range(0, n, TRANSPOSE_BLOCK):
-        out[:, start : start + TRANSPOSE_BLOCK] = rows[idx[start : start + TRANSPOSE_BLOCK]].T
+        block = idx[start : start + TRANSPOSE_BLOCK]
+        out[:, start : start + TRANSPOSE_BLOCK] = rows.take(block, axis=0).T
     return out
 
 
@@ -305,7 +307,7 @@ def parse_zone(text: np.ndarray, zone: ir.Zone, raw: bool) -> tuple[np.ndarray, 
 def _take(v: Val, pos: Ints, missing: Bool) -> Val:
     """Values of another scope's records at positions ``pos`` (missing rows: explained)."""
     data = np.asarray(v.data)
-    data = data[:, pos] if data.ndim == 2 else data[pos]
+    data = data.take(pos, axis=-1)  # along the records (faster than fancy indexing in 2-D)
     unknown = missing if v.unknown is None else v.unknown[pos] | missing
     unexplained = None if v.unexplained is None else v.unexplained[pos] & ~missing
     flagged = None if v.flagged is None else v.flagged[pos]

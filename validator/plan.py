@@ -18,10 +18,9 @@ from compiler import Compiled, ir
 from compiler.passes import walk
 from validator.aggregates import Part
 from validator.evaluate import ExprCompiler, Fn, Scope
-from validator.functions import DIGIT0
+from validator.screen import CharCheck, ZoneScreen, char_check, zone_screen
 from validator.values import (
     Bool,
-    Ints,
     Val,
     broadcast,
     kleene_and,
@@ -42,57 +41,7 @@ class RulePlan:
     layout: ir.Layout
     fn: RuleFn
     flags: tuple[str, ...] = ()  # zones a finding marks: the rule's zone and those it reads
-    check: tuple[str, ir.Zone] | None = None  # ("digit" | "zero", zone): see ZoneScreen
-
-
-@dataclass(frozen=True, slots=True)
-class ZoneScreen:
-    """The ``numeric`` / ``zero`` checks among one record type's rules of one phase.
-
-    Each check costs microseconds of overhead for nanoseconds of work, so they are screened
-    together: per kind, the characters of all its checked zones are tested in one vector
-    operation and reduced per zone, which tells which checks have any violated record; only
-    those go through their own closure (and the report). The others have nothing to say: a
-    raw zone's check is never unknown.
-    """
-
-    positions: dict[str, Ints]  # kind -> positions of its checks in the rule list
-    columns: dict[str, Ints]  # kind -> character positions of its checks' zones, in order
-    bounds: dict[str, Ints]  # kind -> where each check's zone starts in ``columns``
-
-    def keep(self, scope: Scope, plans: list[RulePlan]) -> list[RulePlan]:
-        """The rules of ``plans`` to evaluate one by one on ``scope``."""
-        if scope.is_segment:
-            return plans
-        quiet = np.zeros(len(plans), dtype=np.bool_)
-        cols = scope.cols
-        for kind, positions in self.positions.items():
-            # per character position, its worst character over all records (uint8 wraps:
-            # below '0' is large too), then per zone whether any of its positions is bad
-            shifted = cols[self.columns[kind]] - np.uint8(DIGIT0)
-            worst = shifted.max(axis=1)
-            bad = worst >= 10 if kind == "digit" else worst != 0
-            quiet[positions] = ~np.logical_or.reduceat(bad, self.bounds[kind])
-        return [rp for rp, q in zip(plans, quiet.tolist(), strict=True) if not q]
-
-
-def zone_screen(plans: list[RulePlan]) -> ZoneScreen | None:
-    checks = [(i, rp.check) for i, rp in enumerate(plans) if rp.check is not None]
-    if not checks:
-        return None
-    positions: dict[str, list[int]] = {}
-    columns: dict[str, list[int]] = {}
-    bounds: dict[str, list[int]] = {}
-    for i, (kind, zone) in checks:
-        positions.setdefault(kind, []).append(i)
-        at = columns.setdefault(kind, [])
-        bounds.setdefault(kind, []).append(len(at))
-        at.extend(range(zone.offset, zone.end))
-
-    def arrays(found: dict[str, list[int]]) -> dict[str, Ints]:
-        return {k: np.array(v, dtype=np.intp) for k, v in found.items()}
-
-    return ZoneScreen(positions=arrays(positions), columns=arrays(columns), bounds=arrays(bounds))
+    check: CharCheck | None = None  # a check of its own characters (validator.screen)
 
 
 @dataclass(slots=True)
@@ -184,23 +133,6 @@ def rule_closure(rule: ir.Rule, when: Fn | None, require: Fn) -> RuleFn:
     return fn
 
 
-ZONE_CHECKS = {"numeric": "digit", "zero": "zero"}
-
-
-def zone_check(rule: ir.Rule, layout: ir.Layout) -> tuple[str, ir.Zone] | None:
-    """``("digit" | "zero", zone)`` of a rule ``require numeric(Z)`` /
-    ``require zero(Z)`` on a zone of its own record, with no ``when``."""
-    e = rule.require
-    if rule.when is not None or not isinstance(e, ir.Call) or e.func not in ZONE_CHECKS:
-        return None
-    (arg,) = e.args if len(e.args) == 1 else (None,)
-    if not isinstance(arg, ir.ZoneRef) or arg.access != "self" or not arg.raw:
-        return None
-    if layout.kind != "record" or arg.zone.layout != layout.name:
-        return None
-    return ZONE_CHECKS[e.func], arg.zone
-
-
 def build_plan(compiled: Compiled) -> Plan:
     msg = compiled.message
     records = tuple(compiled.layouts[name] for name in msg.records)
@@ -216,7 +148,7 @@ def build_plan(compiled: Compiled) -> Plan:
             rule=rule,
             layout=own,
             fn=rule_closure(rule, when, comp(rule.require)),
-            check=zone_check(rule, own),
+            check=char_check(rule, own),
         )
         exprs = [e for e in (rule.when, rule.require) if e is not None]
         rp.flags = _flag_zones(rule, exprs)
