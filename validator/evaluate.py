@@ -23,6 +23,7 @@ from validator.values import (
     Bool,
     Ints,
     Val,
+    broadcast,
     kleene_and,
     kleene_not,
     kleene_or,
@@ -724,6 +725,16 @@ class ExprCompiler:
 
         def fn(scope: Scope) -> Val:
             c = cond(scope)
+            if not text and c.unknown is None:  # one branch for every record: only it
+                known = np.asarray(c.data, dtype=np.bool_)
+                chosen = None
+                if np.logical_and.reduce(known, axis=None):
+                    chosen = then
+                elif not some(known):
+                    chosen = other
+                if chosen is not None:
+                    v = chosen(scope)
+                    return broadcast(Val(v.data, v.unknown, v.unexplained), scope.n)
             a, b = then(scope), other(scope)
             ct, _ = truth(c)
             ct = spread(ct, scope.n)
