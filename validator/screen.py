@@ -116,37 +116,29 @@ def _single_characters(values: tuple[int | bytes, ...]) -> frozenset[int] | None
 
 
 @dataclass(frozen=True, slots=True)
-class CheckGroup:
-    """The checks of one allowed set: their rules' positions, the columns of each (indexes in
-    ``ZoneScreen.columns``, one check after the other) and where each check starts."""
-
-    positions: Ints
-    entries: Ints
-    bounds: Ints
-    runs: Runs
-
-
-@dataclass(frozen=True, slots=True)
 class ZoneScreen:
-    """The character checks among one record type's rules of one phase (see the module)."""
+    """The character checks among one record type's rules of one phase (see the module),
+    flattened: each check is its columns one after the other, each column its allowed runs
+    (``pair_*``: one entry per column and run)."""
 
-    columns: Ints  # the character positions the checks read, each once
-    groups: tuple[CheckGroup, ...]
+    positions: Ints  # each check's position in the rule list
+    check_starts: Ints  # where each check's columns start among the columns
+    column_starts: Ints  # where each column's runs start among the pairs
+    pair_column: Ints  # the character position of each pair
+    pair_first: Ints  # the first code of its run
+    pair_end: Ints  # one past its last code
 
     def keep(self, scope: Scope, plans: list[RulePlan]) -> list[RulePlan]:
         """The rules of ``plans`` to evaluate one by one on ``scope``."""
         if scope.is_segment or scope.n == 0:
             return plans
-        text = scope.cols[self.columns]
-        low = np.minimum.reduce(text, axis=1).astype(np.int16)  # per column, over the records
-        high = np.maximum.reduce(text, axis=1).astype(np.int16)
+        cols = scope.cols  # per character position, its smallest and largest character
+        low = np.minimum.reduce(cols, axis=1).astype(np.int16)[self.pair_column]
+        high = np.maximum.reduce(cols, axis=1).astype(np.int16)[self.pair_column]
+        fits = (low >= self.pair_first) & (high < self.pair_end)  # the range within the run
+        column_ok = np.logical_or.reduceat(fits, self.column_starts)
         quiet = np.zeros(len(plans), dtype=np.bool_)
-        for group in self.groups:
-            lo, hi = low[group.entries], high[group.entries]
-            fits = np.zeros(lo.shape, dtype=np.bool_)
-            for first, count in group.runs:  # the column's range within one run
-                fits |= (lo >= first) & (hi < first + count)
-            quiet[group.positions] = np.logical_and.reduceat(fits, group.bounds)
+        quiet[self.positions] = np.logical_and.reduceat(column_ok, self.check_starts)
         return [rp for rp, q in zip(plans, quiet.tolist(), strict=True) if not q]
 
 
@@ -154,24 +146,24 @@ def zone_screen(plans: list[RulePlan]) -> ZoneScreen | None:
     checks = [(i, rp.check) for i, rp in enumerate(plans) if rp.check is not None]
     if not checks:
         return None
-    columns = sorted({c for _, check in checks for c in range(check.offset, check.end)})
-    column_at = {c: k for k, c in enumerate(columns)}
-    by_set: dict[frozenset[int], list[tuple[int, CharCheck]]] = {}
-    for i, check in checks:
-        by_set.setdefault(check.allowed, []).append((i, check))
-    groups = []
-    for allowed, members in by_set.items():
-        entries: list[int] = []
-        bounds: list[int] = []
-        for _, check in members:
-            bounds.append(len(entries))
-            entries.extend(column_at[c] for c in range(check.offset, check.end))
-        groups.append(
-            CheckGroup(
-                positions=np.array([i for i, _ in members], dtype=np.intp),
-                entries=np.array(entries, dtype=np.intp),
-                bounds=np.array(bounds, dtype=np.intp),
-                runs=runs_of(allowed),
-            )
-        )
-    return ZoneScreen(columns=np.array(columns, dtype=np.intp), groups=tuple(groups))
+    check_starts: list[int] = []
+    column_starts: list[int] = []
+    pairs: list[tuple[int, int, int]] = []
+    for _, check in checks:
+        check_starts.append(len(column_starts))
+        runs = runs_of(check.allowed) or ((0, 0),)  # nothing allowed: an empty run
+        for column in range(check.offset, check.end):
+            column_starts.append(len(pairs))
+            pairs.extend((column, first, first + count) for first, count in runs)
+
+    def ints(values: list[int], dtype: type = np.intp) -> Ints:
+        return np.array(values, dtype=dtype)
+
+    return ZoneScreen(
+        positions=ints([i for i, _ in checks]),
+        check_starts=ints(check_starts),
+        column_starts=ints(column_starts),
+        pair_column=ints([c for c, _, _ in pairs]),
+        pair_first=ints([f for _, f, _ in pairs], np.int16),
+        pair_end=ints([e for _, _, e in pairs], np.int16),
+    )
