@@ -13,7 +13,8 @@ account or amount cannot be read are not totalled but counted (``unassigned_line
 zones carry their own findings.
 
 Memory: per line an ordinal, an invoice number, an account index and an amount (17 bytes), per
-invoice its number and destination.
+invoice its number and destination, in columns that grow with the file (``Growing``: out of
+the allocator's heap once large).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import numpy as np
 from compiler import ir
 from validator.chunk import Chunk
 from validator.evaluate import Env, Scope, layout_scope, zone_value
+from validator.growing import Growing
 from validator.report import AmountsResult, Destination, Finding, Sums
 from validator.values import Val, int_sums
 
@@ -71,12 +73,14 @@ def new_values(scope: Scope, value: Val, at: int) -> tuple[np.ndarray, np.ndarra
 class AmountsRun:
     spec: ir.Amounts
     opener: str
-    inv_numbers: list[np.ndarray] = field(default_factory=list)
-    inv_keys: list[np.ndarray] = field(default_factory=list)
-    ordinals: list[np.ndarray] = field(default_factory=list)
-    invoices: list[np.ndarray] = field(default_factory=list)
-    accounts: list[np.ndarray] = field(default_factory=list)
-    amounts: list[np.ndarray] = field(default_factory=list)
+    # per invoice: its number and its destination (-1: unreadable)
+    inv_numbers: Growing = field(default_factory=lambda: Growing(np.int32))
+    inv_keys: Growing = field(default_factory=lambda: Growing(np.int64))
+    # per line: its record's ordinal, its invoice, its account's index (-1: none), its amount
+    ordinals: Growing = field(default_factory=lambda: Growing(np.int32))
+    invoices: Growing = field(default_factory=lambda: Growing(np.int32))
+    accounts: Growing = field(default_factory=lambda: Growing(np.int8))
+    amounts: Growing = field(default_factory=lambda: Growing(np.int64))
 
     def add(self, chunk: Chunk, env: Env) -> None:
         """Collect the openers' destinations and the lines among the chunk's new records."""
@@ -87,18 +91,18 @@ class AmountsRun:
     def add_openers(self, chunk: Chunk, key: np.ndarray, bad: np.ndarray, rows: np.ndarray) -> None:
         """The invoices opened at ``rows`` of the chunk, with their destinations."""
         if rows.size:
-            self.inv_numbers.append(chunk.invoices[rows].astype(np.int32))
-            self.inv_keys.append(np.where(bad, -1, key).astype(np.int64))
+            self.inv_numbers.extend(chunk.invoices[rows])
+            self.inv_keys.extend(np.where(bad, -1, key))
 
     def add_lines(
         self, chunk: Chunk, rows: np.ndarray, index: np.ndarray, amount: np.ndarray
     ) -> None:
         """The lines at ``rows`` of the chunk (in file order), their accounts and amounts."""
         if rows.size:
-            self.ordinals.append(chunk.ordinals[rows].astype(np.int32))
-            self.invoices.append(chunk.invoices[rows].astype(np.int32))
-            self.accounts.append(index)
-            self.amounts.append(amount)
+            self.ordinals.extend(chunk.ordinals[rows])
+            self.invoices.extend(chunk.invoices[rows])
+            self.accounts.extend(index)
+            self.amounts.extend(amount)
 
     def _read(
         self, chunk: Chunk, env: Env, layout: str, zone: ir.Zone
@@ -109,26 +113,10 @@ class AmountsRun:
         scope = layout_scope(chunk, chunk.layouts[chunk.layout_index[layout]], env)
         return new_values(scope, zone_value(scope, zone_ref(layout, zone)), 0)
 
-    def _compact(self) -> None:
-        """One array per list, each list joined and released in turn (peak memory)."""
-        for parts, dtype in (
-            (self.inv_numbers, np.int32),
-            (self.inv_keys, np.int64),
-            (self.ordinals, np.int32),
-            (self.invoices, np.int32),
-            (self.accounts, np.int8),
-            (self.amounts, np.int64),
-        ):
-            if len(parts) != 1:
-                joined = _cat(parts, dtype)
-                parts.clear()
-                parts.append(joined)
-
     def result(self, findings: Sequence[Finding], verdict: str) -> AmountsResult:
-        self._compact()
-        numbers, keys = self.inv_numbers[0], self.inv_keys[0]
-        ordinals, invoices = self.ordinals[0], self.invoices[0]
-        accounts, amounts = self.accounts[0], self.amounts[0]
+        numbers, keys = self.inv_numbers.array(), self.inv_keys.array()
+        ordinals, invoices = self.ordinals.array(), self.invoices.array()
+        accounts, amounts = self.accounts.array(), self.amounts.array()
         # destination of each invoice (invoice numbers start at 1, in order), then of each line
         valid = keys >= 0
         found, index = np.unique(keys[valid], return_inverse=True)
@@ -212,7 +200,3 @@ def collect_lines(spec: ir.Amounts, read: ZoneReader) -> tuple[np.ndarray, np.nd
 def _sums(group: np.ndarray, amounts: np.ndarray, mask: np.ndarray, size: int) -> list[int]:
     """Exact integer sums of ``amounts`` per group over ``mask`` (cents: no rounding)."""
     return [int(v) for v in int_sums(group[mask], amounts[mask], size).tolist()]
-
-
-def _cat(parts: list[np.ndarray], dtype: type) -> np.ndarray:
-    return np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
