@@ -17,9 +17,7 @@ from tests.sendings import TODAY, build
 from validator import growing, validate
 from validator.growing import Growing
 
-CHUNKS = st.lists(
-    st.lists(st.integers(-(2**31), 2**31 - 1), max_size=700), min_size=1, max_size=12
-)
+CHUNKS = st.lists(st.lists(st.integers(-(2**31), 2**31 - 1), max_size=700), min_size=1, max_size=12)
 
 
 @settings(max_examples=60, deadline=None)
