@@ -1,5 +1,6 @@
 """Keyed totals of a batch folded per file and key (``sums_by_file_and_key``): the exact
-integer sums, whether counted into bins (narrow key ranges, small values) or sorted."""
+integer sums, whether counted into bins (narrow key ranges, small values) or sorted; and
+folded when first read, every batch ended before included, once."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from validator.aggregates import sums_by_file_and_key
+from compiler import Compiled
+from validator.aggregates import AggRuntime, KeyedBatch, sums_by_file_and_key
+from validator.plan import plan_for
 from validator.values import int_sums
 
 contributions = st.lists(
@@ -52,3 +55,28 @@ def test_int_sums_stay_exact_past_float_precision() -> None:
     assert int_sums(np.array([0, 0, 1, 1]), values, 3).tolist() == [big + 1, big - 1, 0]
     small = np.array([5, 7, -2], dtype=np.int64)
     assert int_sums(np.array([2, 2, 0]), small, 3).tolist() == [-2, 0, 12]
+
+
+def test_batches_ended_unread_are_folded_when_the_totals_are_read(compiled: Compiled) -> None:
+    """Two files' chunks end in two batches with nobody reading their keyed totals (the usual
+    case after a file's last chunk): a later read has both batches' sums, and only once."""
+    spec = next(s for s in plan_for(compiled).aggregates if s.this_key and s.mode == "stream")
+    a, b = (AggRuntime(spec.node, spec.mode, spec.parts, spec.this_key, spec.group) for _ in "ab")
+
+    def batch(keys: list[int], values: list[int], owner: list[int]) -> KeyedBatch:
+        return KeyedBatch(
+            runtimes=[a, b],
+            starts={},
+            pos=np.arange(len(keys), dtype=np.int64),
+            keys=np.array(keys, dtype=np.int64),
+            values=np.array(values, dtype=np.int64),
+            owner=np.array(owner, dtype=np.int64),
+        )
+
+    for ended in (batch([301, 302, 301], [5, 7, 1], [0, 0, 1]), batch([301], [10], [0])):
+        for runtime in (a, b):
+            runtime._batch = ended
+            runtime.end_chunk()
+    for _ in range(2):  # read twice: folded once
+        assert {k: t.value for k, t in a.keyed.items()} == {301: 15, 302: 7}
+        assert {k: t.value for k, t in b.keyed.items()} == {301: 1}

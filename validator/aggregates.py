@@ -75,7 +75,7 @@ class KeyedBatch:
             return
         self.folded = True
         for f, key, value in sums_by_file_and_key(self.owner, self.keys, self.values):
-            self.runtimes[f].keyed.setdefault(key, Totals()).value += value
+            self.runtimes[f]._by_key.setdefault(key, Totals()).value += value
 
 
 @dataclass(slots=True)
@@ -182,7 +182,7 @@ class AggRuntime:
     share: int = 0  # aggregates with the same source parts share their contributions
     total: Totals = field(default_factory=Totals)
     open_base: Totals = field(default_factory=Totals)
-    keyed: dict[int, Totals] = field(default_factory=dict)
+    _by_key: dict[int, Totals] = field(default_factory=dict)  # see ``keyed``
     unkeyed: Totals = field(default_factory=Totals)  # contributions whose key is unknown
     # per chunk
     _s: Ints | None = None
@@ -195,8 +195,18 @@ class AggRuntime:
     _base_value_at: Callable[[Ints], Ints] | None = None
     tainted: bool = False  # an unknown contribution (or key) was seen: counts may not be 0
     _batch: KeyedBatch | None = None  # this chunk's keyed contributions, with its batch's
+    _unfolded: KeyedBatch | None = None  # an ended chunk's, not yet in ``keyed``
     _running: RunningBatch | None = None  # this chunk's running sums, with its batch's
     _chunk: Chunk | None = None  # the chunk of those
+
+    @property
+    def keyed(self) -> dict[int, Totals]:
+        """The keyed totals carried from the chunks ended so far, per key. A batch's are
+        folded in when first read: after a file's last chunk they seldom are."""
+        if self._unfolded is not None:
+            self._unfolded.fold()  # every file's of the batch at once
+            self._unfolded = None
+        return self._by_key
 
     # ------------------------------------------------------------------ contributions
 
@@ -421,7 +431,9 @@ class AggRuntime:
     def end_chunk(self) -> None:
         """Fold this chunk's keyed contributions into the carried totals."""
         if self._batch is not None:
-            self._batch.fold()  # every file's of the batch, by the first file to end its chunk
+            if self._unfolded is not None and self._unfolded is not self._batch:
+                self._unfolded.fold()  # an earlier chunk's batch, before this one's
+            self._unfolded = self._batch  # folded when the totals are read (``keyed``)
             self._batch = self._chunk = None
         self._running = None
         if self._contrib is not None and self._unkeyed_run is not None:
