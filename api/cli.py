@@ -60,6 +60,30 @@ def guarded(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+MAX_WORKERS = 64
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity, where the system has one)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # no affinity on this system (macOS, Windows)
+        return os.cpu_count() or 1
+
+
+def parse_workers(_ctx: click.Context, _param: click.Parameter, value: str) -> int:
+    """``--workers``: a number of validator processes, or ``auto`` (one per usable core)."""
+    if value == "auto":
+        return min(usable_cores(), MAX_WORKERS)
+    try:
+        count = int(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is neither a number of processes nor 'auto'") from None
+    if not 1 <= count <= MAX_WORKERS:
+        raise click.BadParameter(f"{count} is not between 1 and {MAX_WORKERS}")
+    return count
+
+
 def parse_date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> dt.date | None:
     if value is None:
         return None
@@ -642,11 +666,13 @@ def docs(lang: str, out_dir: str, rulebook_dir: str | None) -> None:
 )
 @click.option(
     "--workers",
-    type=click.IntRange(1, 64),
-    default=1,
+    default="auto",
+    callback=parse_workers,
+    metavar="N|auto",
     show_default=True,
-    help="Validator processes for small files (more than one: validated in processes "
-    "beside the HTTP one, which take batches of waiting files as they become free).",
+    help="Validator processes for small files: 'auto', one per core this process may use; "
+    "1, validated in a thread of the HTTP process; more, in processes beside the HTTP one, "
+    "which take batches of waiting files as they become free.",
 )
 @guarded
 def serve(

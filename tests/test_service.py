@@ -14,6 +14,7 @@ import httpx2 as httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from api.cli import MAX_WORKERS, usable_cores
 from api.service import create_app
 from benchmarks.local_server import local_server
 from compiler import Compiled
@@ -155,11 +156,32 @@ def test_openapi_documents_every_route(client: TestClient) -> None:
 
 
 def test_real_server_process() -> None:
+    """``rulebook serve`` as the quick start runs it: one validator process per usable core
+    (``--workers auto``), validated in the HTTP process's thread on a single core."""
     with local_server() as server:
         body = (EXAMPLES / "wrong-niss.920000").read_bytes()
         report = httpx.post(f"{server.base}/v1/validate", content=body, timeout=30).json()
         assert [f["code"] for f in report["findings"]] == ["200802", "800802"]
     assert f"serving on {server.base}" in server.output
+    cores = min(usable_cores(), MAX_WORKERS)
+    if cores > 1:
+        assert f"[{cores} validator processes]" in server.output
+    else:
+        assert "validator processes" not in server.output
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("0", "0 is not between 1 and 64"),
+        ("65", "65 is not between 1 and 64"),
+        ("two", "'two' is neither a number of processes nor 'auto'"),
+    ],
+)
+def test_serve_refuses_a_bad_number_of_workers(value: str, message: str) -> None:
+    result = rulebook("serve", "--workers", value, "--port", "1")
+    assert result.returncode == 2
+    assert message in result.stderr
 
 
 def test_concurrent_requests_are_validated_together(compiled: Compiled) -> None:
