@@ -14,7 +14,7 @@ from tests.sendings import TODAY, build
 from validator import validate
 from validator.plan import plan_for
 from validator.run import validate_many
-from validator.screen import DIGITS
+from validator.screen import DIGITS, CharCheck
 
 KINDS = {DIGITS: "digit", frozenset(b"0"): "zero", frozenset(b"+-"): "sign"}
 
@@ -29,7 +29,7 @@ def checks(compiled: Compiled, layout: str) -> dict[str, tuple[str, int, int]]:
     found: dict[str, tuple[str, int, int]] = {}
     for rp in plan_for(compiled).phase1[layout]:
         check = rp.check
-        if check is not None and rp.rule.start <= today <= rp.rule.end:
+        if isinstance(check, CharCheck) and rp.rule.start <= today <= rp.rule.end:
             kind = KINDS.get(check.allowed)
             if kind is not None:
                 found.setdefault(kind, (rp.rule.code, check.offset, check.length))

@@ -493,12 +493,24 @@ def batch_take(scope: Scope, ref: ir.ZoneRef) -> Val | None:
     final): parsed once on that record type's joined scope (the one its own rules use, from
     ``registry``), then picked for each record, as ``zone_value`` does on one chunk. None
     when the batch has no record of that type or the scope no registry."""
+    found = None if ref.record is None else batch_sources(scope, ref.access, ref.record)
+    if found is None:
+        return None
+    target, positions, missing = found
+    return _take(zone_value(target, own_ref(ref)), positions, missing)
+
+
+def batch_sources(scope: Scope, access: str, record: str) -> tuple[Scope, Ints, Bool] | None:
+    """For a joined scope with a batch, the records of type ``record`` its records read
+    (``access``: anchor, prior or final): the joined scope of that type's records (the one
+    its own rules use, from ``registry``), each record's position in it, and the records
+    that have none. None when the batch has no record of that type or the scope no registry."""
     assert scope.parts is not None and scope.batch is not None
     chunk = scope.parts[0].chunk
-    if scope.registry is None or ref.record is None or ref.record not in chunk.layout_index:
+    if scope.registry is None or record not in chunk.layout_index:
         return None
-    layout = chunk.layouts[chunk.layout_index[ref.record]]
-    holders = [p for p in scope.parts if p.chunk.rows_of(ref.record).size]
+    layout = chunk.layouts[chunk.layout_index[record]]
+    holders = [p for p in scope.parts if p.chunk.rows_of(record).size]
     if len(holders) < 2:
         return None
     key = (layout.name, tuple(id(p.chunk) for p in holders))
@@ -509,9 +521,19 @@ def batch_take(scope: Scope, ref: ir.ZoneRef) -> Val | None:
         target.registry = scope.registry
     if target.parts is None or target.batch is not scope.batch:
         return None
-    own = zone_value(target, own_ref(ref))
-    rows = scope.sources(ref.access, ref.record)  # in the batch's rows, -1: none
-    return _take(own, target.batch_positions[np.maximum(rows, 0)], rows < 0)
+    rows = scope.sources(access, record)  # in the batch's rows, -1: none
+    return target, target.batch_positions[np.maximum(rows, 0)], rows < 0
+
+
+def chunk_sources(scope: Scope, access: str, record: str) -> tuple[Scope, Ints, Bool] | None:
+    """``batch_sources`` for the scope of one chunk: the scope of the chunk's ``record``
+    records, the position in it of the one each record reads, and the records without one."""
+    chunk = scope.chunk
+    if record not in chunk.layout_index:
+        return None
+    target = layout_scope(chunk, chunk.layouts[chunk.layout_index[record]], scope.env)
+    src = chunk.source_rows(scope.idx, access, record)
+    return target, np.searchsorted(target.idx, np.maximum(src, 0)), src < 0
 
 
 def batch_source(scope: Scope, ref: ir.ZoneRef) -> tuple[np.ndarray, Bool | None, Bool | None]:

@@ -18,7 +18,14 @@ from compiler import Compiled, ir
 from compiler.passes import walk
 from validator.aggregates import Part
 from validator.evaluate import ExprCompiler, Fn, Scope
-from validator.screen import CharCheck, ZoneScreen, char_check, zone_screen
+from validator.screen import (
+    AnchorCheck,
+    CharCheck,
+    ZoneScreen,
+    anchor_check,
+    char_check,
+    zone_screen,
+)
 from validator.values import (
     Bool,
     Val,
@@ -41,7 +48,7 @@ class RulePlan:
     layout: ir.Layout
     fn: RuleFn
     flags: tuple[str, ...] = ()  # zones a finding marks: the rule's zone and those it reads
-    check: CharCheck | None = None  # a check of its own characters (validator.screen)
+    check: CharCheck | AnchorCheck | None = None  # screened with others (validator.screen)
 
 
 @dataclass(slots=True)
@@ -148,7 +155,7 @@ def build_plan(compiled: Compiled) -> Plan:
             rule=rule,
             layout=own,
             fn=rule_closure(rule, when, comp(rule.require)),
-            check=char_check(rule, own),
+            check=char_check(rule, own) or anchor_check(rule, own),
         )
         exprs = [e for e in (rule.when, rule.require) if e is not None]
         rp.flags = _flag_zones(rule, exprs)
