@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import pytest
 
@@ -30,12 +31,18 @@ def clean(compiled: Compiled) -> bytes:
     return build(compiled, 30, None)
 
 
+@dataclass
+class Spied:
+    """An ET80 rule screened against its ET20 anchor on a numeric zone, its check, and the
+    number of records of each evaluation of it."""
+
+    rp: RulePlan
+    check: AnchorCheck
+    calls: list[int]
+
+
 @pytest.fixture
-def spied(
-    compiled: Compiled, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[tuple[RulePlan, list[int]]]:
-    """An ET80 rule screened against its ET20 anchor on a numeric zone, and the number of
-    records of each evaluation of it."""
+def spied(compiled: Compiled, monkeypatch: pytest.MonkeyPatch) -> Iterator[Spied]:
     today = TODAY.year * 10000 + TODAY.month * 100 + TODAY.day
     rp = next(
         rp
@@ -53,7 +60,8 @@ def spied(
         return original(scope)
 
     monkeypatch.setattr(rp, "fn", fn)
-    yield rp, calls
+    assert isinstance(rp.check, AnchorCheck)
+    yield Spied(rp, rp.check, calls)
 
 
 def records(data: bytes, key: bytes) -> list[int]:
@@ -74,49 +82,53 @@ def codes_at(report: Report, record: int) -> list[str]:
     return sorted(f.code for f in report.findings if f.record == record)
 
 
+def unlike_its_anchor(
+    clean: bytes, check: AnchorCheck, which: int, at_end: bool
+) -> tuple[bytes, int]:
+    """The file with one digit of the checked zone of its ``which``-th ET80 record changed
+    (its last digit, or its first), and where that record starts."""
+    data = bytearray(clean)
+    at = records(clean, b"80")[which]
+    place = at + check.offset + (check.length - 1 if at_end else 0)
+    data[place] = ord("1") if data[place] != ord("1") else ord("2")
+    return bytes(data), at
+
+
 def test_a_valid_file_does_not_evaluate_the_rule(
-    compiled: Compiled, clean: bytes, spied: tuple[RulePlan, list[int]]
+    compiled: Compiled, clean: bytes, spied: Spied
 ) -> None:
-    _, calls = spied
     assert validate(compiled, io.BytesIO(clean), today=TODAY).verdict == "accepted"
-    assert calls == []
+    assert spied.calls == []
 
 
 def test_a_record_unlike_its_anchor_is_reported(
     compiled: Compiled,
     clean: bytes,
-    spied: tuple[RulePlan, list[int]],
+    spied: Spied,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    rp, calls = spied
-    assert isinstance(rp.check, AnchorCheck)
-    data = bytearray(clean)
-    at = records(clean, b"80")[17]
-    place = at + rp.check.offset + rp.check.length - 1
-    data[place] = ord("1") if data[place] != ord("1") else ord("2")
-    report = validate(compiled, io.BytesIO(bytes(data)), today=TODAY)
-    assert calls and sum(calls) == len(records(clean, b"80"))
-    assert [f.record for f in report.findings if f.code == rp.rule.code] == [number(at)]
-    assert report.findings == unscreened(compiled, bytes(data), monkeypatch).findings
+    data, at = unlike_its_anchor(clean, spied.check, 17, at_end=True)
+    report = validate(compiled, io.BytesIO(data), today=TODAY)
+    assert spied.calls and sum(spied.calls) == len(records(clean, b"80"))
+    assert [f.record for f in report.findings if f.code == spied.rp.rule.code] == [number(at)]
+    assert report.findings == unscreened(compiled, data, monkeypatch).findings
 
 
 def test_equal_letters_are_not_taken_for_equal_numbers(
     compiled: Compiled,
     clean: bytes,
-    spied: tuple[RulePlan, list[int]],
+    spied: Spied,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The same letter in the zone of an ET20 and of its ET80: equal characters, but no
     number on either side; the rule is evaluated and the report is the unscreened one."""
-    rp, calls = spied
-    assert isinstance(rp.check, AnchorCheck)
     data = bytearray(clean)
     invoice = records(clean, b"20")[5]
     own = next(at for at in records(clean, b"80") if at > invoice)
-    data[invoice + rp.check.anchor_offset] = ord("X")
-    data[own + rp.check.offset] = ord("X")
+    data[invoice + spied.check.anchor_offset] = ord("X")
+    data[own + spied.check.offset] = ord("X")
     report = validate(compiled, io.BytesIO(bytes(data)), today=TODAY)
-    assert calls
+    assert spied.calls
     assert codes_at(report, number(own))  # the zone's own format finding at least
     assert report.findings == unscreened(compiled, bytes(data), monkeypatch).findings
 
@@ -124,33 +136,28 @@ def test_equal_letters_are_not_taken_for_equal_numbers(
 def test_records_without_an_anchor_are_evaluated(
     compiled: Compiled,
     clean: bytes,
-    spied: tuple[RulePlan, list[int]],
+    spied: Spied,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The first invoice's ET20 removed: its ET80 has no ET20 before it."""
-    _, calls = spied
     first = records(clean, b"20")[0]
     data = clean[:first] + clean[first + LENGTH :]
     report = validate(compiled, io.BytesIO(data), today=TODAY)
-    assert calls
+    assert spied.calls
     assert report.verdict != "accepted"
     assert report.findings == unscreened(compiled, data, monkeypatch).findings
 
 
 def test_in_a_batch_each_file_gets_its_own_findings(
-    compiled: Compiled, clean: bytes, spied: tuple[RulePlan, list[int]]
+    compiled: Compiled, clean: bytes, spied: Spied
 ) -> None:
-    rp, calls = spied
-    assert isinstance(rp.check, AnchorCheck)
-    data = bytearray(clean)
-    at = records(clean, b"80")[3]
-    place = at + rp.check.offset
-    data[place] = ord("1") if data[place] != ord("1") else ord("2")
-    files = [("a", clean), ("broken", bytes(data)), ("b", clean)]
+    data, at = unlike_its_anchor(clean, spied.check, 3, at_end=False)
+    files = [("a", clean), ("broken", data), ("b", clean)]
     reports = validate_many(
         compiled, [(name, io.BytesIO(body)) for name, body in files], today=TODAY
     )
-    assert calls  # evaluated once, on the three files' ET80 records together
-    assert [f.record for f in reports[1].findings if f.code == rp.rule.code] == [number(at)]
+    assert spied.calls  # evaluated once, on the three files' ET80 records together
+    code = spied.rp.rule.code
+    assert [f.record for f in reports[1].findings if f.code == code] == [number(at)]
     assert reports[0].verdict == reports[2].verdict == "accepted"
-    assert reports[1].findings == validate(compiled, io.BytesIO(bytes(data)), today=TODAY).findings
+    assert reports[1].findings == validate(compiled, io.BytesIO(data), today=TODAY).findings

@@ -203,10 +203,14 @@ class AggRuntime:
     def keyed(self) -> dict[int, Totals]:
         """The keyed totals carried from the chunks ended so far, per key. A batch's are
         folded in when first read: after a file's last chunk they seldom are."""
-        if self._unfolded is not None:
-            self._unfolded.fold()  # every file's of the batch at once
-            self._unfolded = None
+        self._fold_ended()
         return self._by_key
+
+    def _fold_ended(self) -> None:
+        """Fold the batch of the chunk ended last, if not yet (every file's at once)."""
+        if self._unfolded is not None:
+            self._unfolded.fold()
+            self._unfolded = None
 
     # ------------------------------------------------------------------ contributions
 
@@ -431,8 +435,7 @@ class AggRuntime:
     def end_chunk(self) -> None:
         """Fold this chunk's keyed contributions into the carried totals."""
         if self._batch is not None:
-            if self._unfolded is not None and self._unfolded is not self._batch:
-                self._unfolded.fold()  # an earlier chunk's batch, before this one's
+            self._fold_ended()  # an earlier chunk's batch, before this one's
             self._unfolded = self._batch  # folded when the totals are read (``keyed``)
             self._batch = self._chunk = None
         self._running = None
