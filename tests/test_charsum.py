@@ -38,7 +38,7 @@ def expected(rows: np.ndarray, span: tuple[int, int], values: tuple[int, ...]) -
 
 
 @settings(max_examples=40, deadline=None)
-@given(data=st.data(), big=st.booleans(), block=st.sampled_from([1, 2, 4096]))
+@given(data=st.data(), big=st.booleans(), block=st.sampled_from([1, 2, 512, 4096]))
 def test_charsum_once_per_chunk_and_batch_matches_the_function(
     compiled: Compiled, data: st.DataObject, big: bool, block: int
 ) -> None:
