@@ -8,7 +8,8 @@ Starts a real ``rulebook serve`` process on a free 127.0.0.1 port, builds a vali
 1,000-record sending with the project's generator, and has ``--clients`` concurrent clients
 POST it to ``/v1/validate`` until ``--requests`` requests are done (bounded in count and in
 time: ``--timeout`` seconds at most). Reports p50/p90/p99/max latency, requests/s and
-records/s, and the CPU time per request of the server's processes and of the clients.
+records/s, the CPU time per request of the server's processes and of the clients, and the
+machine's speed before the rounds and after each (``machine_speed``, the server idle).
 Target (design.md §6, issue 3): p99 < 100 ms for 20 concurrent clients.
 
 The clients run on the same machine as the server and share its cores, so they use aiohttp
@@ -131,9 +132,9 @@ def main() -> int:
             asyncio.run(load(server.base, body, args.clients, warm_up, args.timeout))
             for _ in range(args.rounds):
                 rounds.append(measure(server.base, server.process.pid, body, args))
+                speed.append(machine_speed(compiled, body))  # the server idle
     except ServerDidNotStart as exc:
         sys.exit(str(exc))
-    speed.append(machine_speed(compiled, body))
     print(
         f"{args.requests} requests of {records:,} records ({len(body) / 1e3:,.0f} kB), "
         f"{args.clients} concurrent clients, server with {args.workers} validator process(es)"
@@ -152,11 +153,11 @@ def main() -> int:
             f"clients {r.client_cpu / len(ms) * 1000:.1f} ms "
             f"({(r.server_cpu + r.client_cpu) / r.wall:.2f} of {os.cpu_count()} cores busy)"
         )
+    after = ", ".join(f"{x:.2f}" for x in speed[1:])
     print(
         f"machine speed: a batch of {SPEED_BATCH} of these files validated in this process "
-        f"in {speed[0]:.2f} ms per file before the rounds, {speed[1]:.2f} after "
-        "(one commit has measured between ~5 and ~10 on this machine: read the figures "
-        "above with it)"
+        f"in {speed[0]:.2f} ms per file before the rounds, {after} after each (shared "
+        "machines change speed from minute to minute: read the figures above with it)"
     )
     p99 = statistics.median(r.p99 for r in rounds)
     if len(rounds) > 1:
