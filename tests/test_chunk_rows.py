@@ -132,3 +132,33 @@ def test_rows_of_each_layout(compiled: Compiled, types: list[str]) -> None:
         expected = [i for i, t in enumerate(types) if t == layout.key]
         assert chunk.rows_of(layout.name).tolist() == expected, layout.name
     assert chunk.rows_of("S300").tolist() == []
+
+
+def test_batch_sources_once_per_access_and_record(compiled: Compiled) -> None:
+    """The records a joined scope's records read (``batch_sources``) are worked out once per
+    access and record type, whatever the zones read from them: the anchor and the final ET20
+    of the ET50 records of three files are each their own, in the joined ET20 scope."""
+    from validator.evaluate import Env, Scope, batch_sources, layout_scope
+
+    files = [
+        ["10", "20", "50", "50", "20", "50", "80", "90"],
+        ["10", "20", "50", "80", "90"],
+        ["10", "20", "50", "20", "50", "50", "80"],
+    ]
+    chunks = [chunk_of(compiled, types) for types in files]
+    env = Env(compiled=compiled, today=20261122, as_of=None)
+    parts = [layout_scope(c, compiled.layouts["ET50"], env) for c in chunks]
+    joined = Scope.joined(parts, ChunkRows(chunks))
+    joined.registry = {}
+    anchor = batch_sources(joined, "anchor", "ET20")
+    final = batch_sources(joined, "final", "ET20")
+    assert anchor is not None and final is not None
+    assert batch_sources(joined, "anchor", "ET20") is anchor  # not worked out again
+    target = anchor[0]
+    assert final[0] is target and target.layout.name == "ET20" and target.n == 5
+    # the ET20 records, one after the other: file 1's two, file 2's one, file 3's two
+    assert anchor[1].tolist() == [0, 0, 1, 2, 3, 4, 4]
+    assert final[1].tolist() == [1, 1, 1, 2, 4, 4, 4]
+    assert not anchor[2].any() and not final[2].any()
+    after = batch_sources(joined, "anchor", "ET80")  # each file's ET80 follows its ET50s
+    assert after is not None and after[2].all()
