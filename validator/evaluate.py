@@ -97,8 +97,6 @@ class Scope:
         self.sizes: list[int] = []  # records of each part
         self.batch: ChunkRows | None = None  # the parts' chunks' rows one after the other
         self._sources: dict[tuple[str, str | None], Ints] = {}
-        # batch_sources by (access, record): the same records for every zone read from them
-        self._picked: dict[tuple[str, str], tuple[Scope, Ints, Bool] | None] = {}
 
     @classmethod
     def joined(cls, parts: list[Scope], batch: ChunkRows | None = None) -> Scope:
@@ -511,19 +509,8 @@ def batch_sources(scope: Scope, access: str, record: str) -> tuple[Scope, Ints, 
     its own rules use, from ``registry``), each record's position in it, and the records
     that have none. None when the batch has no record of that type or the scope no registry."""
     assert scope.parts is not None and scope.batch is not None
-    if scope.registry is None:
-        return None
-    key = (access, record)
-    if key in scope._picked:
-        return scope._picked[key]
-    found = scope._picked[key] = _batch_sources(scope, access, record)
-    return found
-
-
-def _batch_sources(scope: Scope, access: str, record: str) -> tuple[Scope, Ints, Bool] | None:
-    assert scope.parts is not None and scope.batch is not None and scope.registry is not None
     chunk = scope.parts[0].chunk
-    if record not in chunk.layout_index:
+    if scope.registry is None or record not in chunk.layout_index:
         return None
     layout = chunk.layouts[chunk.layout_index[record]]
     holders = [p for p in scope.parts if p.chunk.rows_of(record).size]
