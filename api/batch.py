@@ -255,6 +255,8 @@ class Batcher:
         their next files, the first takes what its share is, not half of what came so far:
         halves cut the clients' groups, and the files of a cut group that come just after
         wait a whole batch more (the latency's tail: p99 104-129 -> 77-87 ms, 20 clients)."""
+        if not self.waiting:  # another validator took them while this one was gathering
+            return []
         now = asyncio.get_running_loop().time()
         share = self._share(max(len(self.waiting) + self.validating, self.load.recent(now)))
         dates = self.waiting[0].dates

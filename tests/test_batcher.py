@@ -186,3 +186,30 @@ def test_the_wait_is_bounded(compiled: Compiled, monkeypatch: pytest.MonkeyPatch
         assert len(b._next_batch()) == 1
 
     run(test)
+
+
+def test_a_validator_whose_files_were_taken_meanwhile_stops_quietly(
+    compiled: Compiled, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A validator waits for its share of the files; meanwhile the other validator, free
+    again, takes every file waiting. When the wait ends there is nothing left: the first
+    ends its turn without a batch (it used to fail on the empty list, a task exception
+    in the server's log), and a later request starts it again."""
+    monkeypatch.setattr(batch, "MAX_GATHER", 0.05)
+
+    async def test() -> None:
+        b = batcher(compiled, workers=2)
+        b.load.note(20, asyncio.get_running_loop().time())
+        b.waiting = [job("0"), job("1")]
+        b.running = 1
+        first = asyncio.create_task(b._work())
+        await asyncio.sleep(0.01)  # gathering: its share is ten
+        assert not first.done()
+        taken = b._next_batch()  # the other validator, free again, takes both
+        assert [j.name for j in taken] == ["0", "1"] and b.waiting == []
+        b.arrived().set()
+        await first  # raised IndexError before
+        assert b.running == 0 and b.batches == 0
+        assert b._next_batch() == []
+
+    run(test)

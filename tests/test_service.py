@@ -318,3 +318,43 @@ def test_answer_body_over_the_limit_is_413(compiled: Compiled) -> None:
         for route in ("/v1/answer", "/v1/read"):
             response = small.post(route, content=(b"1" * 400 for _ in range(3)))
             assert response.status_code == 413, route
+
+
+def test_a_real_server_under_waves_of_concurrent_clients_logs_no_error(
+    compiled: Compiled,
+) -> None:
+    """Waves of 20, 5 and 13 concurrent clients against ``serve --workers 2`` (the load the
+    batches follow changes from wave to wave): every answer is the file's report, and the
+    server prints nothing but its start-up lines (a validator's task once failed when the
+    other had taken the files it was waiting for: a traceback in the log)."""
+    import aiohttp
+
+    from benchmarks.bigfile import build_large
+
+    body = build_large(compiled, 300, mutualities=2)
+    expected = validate(compiled, io.BytesIO(body), today=dt.date(2026, 11, 1)).to_json()
+
+    async def wave(base: str, clients: int, total: int) -> list[Any]:
+        left = total
+        reports: list[Any] = []
+
+        async def client(http: aiohttp.ClientSession) -> None:
+            nonlocal left
+            while left > 0:
+                left -= 1
+                params = {"today": "2026-11-01"}
+                async with http.post(f"{base}/v1/validate", data=body, params=params) as r:
+                    assert r.status == 200
+                    reports.append(await r.json())
+
+        async with aiohttp.ClientSession() as http:
+            await asyncio.gather(*(client(http) for _ in range(clients)))
+        return reports
+
+    with local_server("--workers", "2") as server:
+        for clients in (20, 5, 13, 20, 3, 17):
+            reports = asyncio.run(wave(server.base, clients, 60))
+            assert len(reports) == 60
+            assert all(r == expected for r in reports)
+    lines = [line for line in server.output.splitlines() if line.strip()]
+    assert len(lines) == 2 and lines[1].startswith("serving on"), server.output[-3000:]
