@@ -41,6 +41,7 @@ def test_service_benchmark_prints_each_round_and_the_judged_median() -> None:
     assert low <= high
     assert abs(judged - (low + high) / 2) <= 0.051  # the median of two, each printed rounded
     assert re.search(r"target p99 < 100 ms: (met|MISSED)", out)
+    assert "the server's log" not in out  # printed when the server logged a problem
 
 
 def test_throughput_benchmark_measures_library_and_cli() -> None:
