@@ -24,6 +24,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from answer import Answer, answers_for, read_message
 from answer import ReadError as ReadFailure
@@ -272,6 +273,9 @@ def error(
     return JSONResponse(body, status_code=status, headers=headers)
 
 
+CLIENT_CLOSED = 499  # "client closed request" (nginx's code): never received, for the record
+
+
 class BodyTooLarge(Exception):
     pass
 
@@ -317,6 +321,12 @@ def create_app(
         codes = {404: "not-found", 405: "method-not-allowed", 413: "too-large"}
         code = codes.get(exc.status_code, "http-error")
         return error(exc.status_code, code, str(exc.detail), getattr(exc, "headers", None))
+
+    @app.exception_handler(ClientDisconnect)
+    async def client_gone(_request: Request, _exc: ClientDisconnect) -> Response:
+        """The client went away before its body was all sent: nothing to answer and nothing
+        to log (as a server error it would print a traceback per dropped upload)."""
+        return Response(status_code=CLIENT_CLOSED)
 
     @app.exception_handler(Exception)
     async def internal_error(_request: Request, exc: Exception) -> JSONResponse:
@@ -595,7 +605,7 @@ async def validate_stream(
         finally:
             pipe.release()
 
-    over_limit = False
+    over_limit = gone = False
     async with anyio.create_task_group() as tasks:
         tasks.start_soon(anyio.to_thread.run_sync, work)
         size = 0
@@ -607,13 +617,19 @@ async def validate_stream(
                     break
                 if chunk:
                     await anyio.to_thread.run_sync(pipe.put, chunk)
-        except BaseException as exc:  # the client went away: stop the validator, no report
+        except ClientDisconnect:  # raised after the group, not as one of its errors
+            gone = True
+        except BaseException as exc:  # cancelled: stop the validator, no report
             pipe.abort(exc)
             raise
-        if over_limit:
+        if gone:  # the client went away: stop the validator, no report
+            pipe.abort(ClientDisconnect())
+        elif over_limit:
             pipe.abort(BodyTooLarge())
         else:
             await anyio.to_thread.run_sync(pipe.close)
+    if gone:
+        raise ClientDisconnect
     if over_limit:
         raise BodyTooLarge
     if "report" not in outcome:  # pragma: no cover - the validator never raises on content

@@ -358,3 +358,44 @@ def test_a_real_server_under_waves_of_concurrent_clients_logs_no_error(
             assert all(r == expected for r in reports)
     lines = [line for line in server.output.splitlines() if line.strip()]
     assert len(lines) == 2 and lines[1].startswith("serving on"), server.output[-3000:]
+
+
+def test_clients_that_leave_early_leave_no_trace(compiled: Compiled) -> None:
+    """Uploads dropped halfway (with a length, read whole, or chunked, streamed to the
+    validator) and clients gone before their answer: the server goes on answering the others
+    and prints nothing (a dropped upload used to print a traceback: starlette's
+    ClientDisconnect as a server error, inside an exception group on the streamed path)."""
+    from benchmarks.bigfile import build_large
+
+    body = build_large(compiled, 2000, mutualities=2)
+    expected = validate(compiled, io.BytesIO(body), today=dt.date(2026, 11, 1)).to_json()
+
+    async def leave(port: int, head: bytes, sent: bytes) -> None:
+        _, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(head + sent)
+        await writer.drain()
+        await asyncio.sleep(0.2)  # the server is reading the body, or validating it
+        writer.close()
+        await writer.wait_closed()
+
+    def with_length(path: str) -> bytes:
+        return f"POST {path} HTTP/1.1\r\nHost: t\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+
+    chunked = b"POST /v1/validate HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+    part = body[:100_000]
+
+    async def all_leave(port: int) -> None:
+        await asyncio.gather(
+            leave(port, with_length("/v1/validate"), part),  # read whole: dropped halfway
+            leave(port, chunked, b"%x\r\n" % len(part) + part + b"\r\n"),  # streamed
+            *(leave(port, with_length(p), body) for p in ("/v1/validate", "/v1/answer")),
+        )
+
+    with local_server("--workers", "2") as server:
+        asyncio.run(all_leave(server.port))
+        answer = httpx.post(
+            f"{server.base}/v1/validate", content=body, params={"today": "2026-11-01"}, timeout=30
+        )
+        assert answer.status_code == 200 and answer.json() == expected
+    lines = [line for line in server.output.splitlines() if line.strip()]
+    assert len(lines) == 2 and lines[1].startswith("serving on"), server.output[-3000:]
