@@ -12,6 +12,7 @@ import datetime as dt
 import gc
 import json
 import os
+import socket
 import sys
 import traceback
 from collections.abc import Callable, Iterator
@@ -684,6 +685,7 @@ def serve(
     from api.service import create_app
 
     compiled = compiled_rulebook(rulebook_dir)  # errors stop here, once, before any worker
+    port = usable_port(host, port)  # a port in use stops here, before any worker too
     shown = f"[{host}]" if ":" in host else host
     click.echo(
         f"rulebook {compiled.version} ({compiled.hash[:19]}…): {len(compiled.rules)} rules\n"
@@ -695,6 +697,25 @@ def serve(
     # uvloop where it is installed (a dependency on Linux and macOS): ~8 % less CPU per
     # request in the HTTP process than asyncio's loop, measured side by side
     uvicorn.run(app, host=host, port=port, log_level="warning", http="httptools", loop="auto")
+
+
+def usable_port(host: str, port: int) -> int:
+    """``port`` (for 0, a free one the system chose) once a socket could be bound to it on
+    ``host`` (a name, an IPv4 or an IPv6 address), or exit 2 with the reason (an address in
+    use, a host that does not resolve), as for any input the command cannot use. The probe
+    is closed and uvicorn binds its own socket, as it always did (another process could take
+    the port in between: uvicorn then stops with its own message, exit 3)."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn's
+            probe.bind(address)
+            return int(probe.getsockname()[1])
+    except (OSError, UnicodeError) as exc:
+        fail(f"cannot listen on {host}:{port}: {getattr(exc, 'strerror', None) or exc}")
+        raise
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -399,3 +399,56 @@ def test_clients_that_leave_early_leave_no_trace(compiled: Compiled) -> None:
         assert answer.status_code == 200 and answer.json() == expected
     lines = [line for line in server.output.splitlines() if line.strip()]
     assert len(lines) == 2 and lines[1].startswith("serving on"), server.output[-3000:]
+
+
+def test_serve_on_an_address_it_cannot_use_exits_2_before_starting() -> None:
+    """A port in use or a host that does not resolve: one line and exit 2, before any
+    validator process starts and without claiming to serve."""
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = rulebook("serve", "--port", str(port), timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"rulebook: cannot listen on 127.0.0.1:{port}: " + (
+        "Address already in use"
+    )
+    assert "serving on" not in result.stdout
+    unknown = rulebook("serve", "--host", "nowhere.invalid", "--port", "8000", timeout=60)
+    assert unknown.returncode == 2
+    assert unknown.stderr.startswith("rulebook: cannot listen on nowhere.invalid:8000: ")
+
+
+def test_serve_on_port_0_prints_the_port_it_got() -> None:
+    import re
+    import subprocess
+    import sys
+    import time
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "api.cli", "serve", "--port", "0", "--workers", "1"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        process.stdout.readline()  # the rulebook's line
+        serving = process.stdout.readline()
+        found = re.match(r"serving on (http://127\.0\.0\.1:(\d+))  ", serving)
+        assert found is not None and found.group(2) != "0", serving
+        deadline = time.monotonic() + 60
+        while True:  # the socket listens already; the app answers once it has started
+            try:
+                health = httpx.get(f"{found.group(1)}/healthz", timeout=5)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline
+                time.sleep(0.1)
+        assert health.status_code == 200 and health.json()["status"] == "ok"
+    finally:
+        process.terminate()
+        process.communicate(timeout=30)
