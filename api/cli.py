@@ -200,6 +200,29 @@ def input_stream(path: str) -> Iterator[BinaryIO]:
             stream.close()
 
 
+def echo_json(payload: object) -> None:
+    """``payload`` as indented JSON on standard output, written as it is encoded: the same
+    text as ``json.dumps(payload, ensure_ascii=False, indent=2)`` and a newline, without
+    holding it whole (a report of 733,310 findings: 368 MB of text, and the encoder's pieces,
+    ~2.5 GB more at the peak when joined first)."""
+    out = click.get_text_stream("stdout")
+    pending: list[str] = []
+    size = 0
+    for piece in json.JSONEncoder(ensure_ascii=False, indent=2).iterencode(payload):
+        pending.append(piece)
+        size += len(piece)
+        if size >= ECHO_BATCH:
+            out.write("".join(pending))
+            pending.clear()
+            size = 0
+    pending.append("\n")
+    out.write("".join(pending))
+    out.flush()
+
+
+ECHO_BATCH = 1 << 16  # characters written at once
+
+
 def read_input(path: str) -> bytes:
     with input_stream(path) as stream:
         return stream.read()
@@ -248,7 +271,7 @@ def validate(
             block_records=block_records,
         )
     if fmt == "json":
-        click.echo(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
+        echo_json(report.to_json())
     else:
         click.echo(to_text(report, lang), nl=False)
     sys.exit(EXIT_OK if not report.findings else EXIT_FINDINGS)
@@ -359,7 +382,7 @@ def read(files: tuple[str, ...], fmt: str, lang: str, rulebook_dir: str | None) 
             fail(str(exc))
     if fmt == "json":
         payload = {"messages": [m.to_json() for m in messages]}
-        click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
+        echo_json(payload)
     else:
         click.echo(read_text(messages, lang), nl=False)
 
@@ -485,7 +508,7 @@ def schema(fmt: str, rulebook_dir: str | None) -> None:
     if fmt == "xsd":
         click.echo(xsd(compiled), nl=False)
     else:
-        click.echo(json.dumps(json_schema(compiled), ensure_ascii=False, indent=2))
+        echo_json(json_schema(compiled))
 
 
 @main.command()
@@ -571,7 +594,7 @@ def coverage(fmt: str, code: str | None, rulebook_dir: str | None) -> None:
             "coverage": round(share, 6),
             "by_rule": rows,
         }
-        click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
+        echo_json(payload)
     else:
         for r in rows:
             if not r["working"]:
@@ -622,7 +645,7 @@ def diff(paths: tuple[str, ...], fmt: str, replay: bool, today: dt.date | None) 
         payload = changes.to_json()
         if replay:
             payload["replay"] = [o.to_json() for o in outcomes]
-        click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
+        echo_json(payload)
     else:
         click.echo(changes.to_text(), nl=False)
         if replay:

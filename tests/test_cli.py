@@ -187,3 +187,26 @@ def test_answer_to_an_unwritable_directory_is_exit_2(tmp_path: Path) -> None:
     result = rulebook("answer", "examples/baseline.920000", "--out", str(target / "sub"))
     assert result.returncode == 2
     assert result.stderr.startswith("rulebook: cannot create")
+
+
+def test_json_report_is_written_as_it_is_encoded(compiled: Compiled, tmp_path: Path) -> None:
+    """The JSON report of a file with many findings (over a megabyte of text, written in
+    pieces) is exactly the indented JSON of the library's report, and a newline."""
+    import datetime as dt
+    import io
+
+    from benchmarks.bigfile import build_large
+    from validator import validate
+
+    body = bytearray(build_large(compiled, 300, mutualities=2))
+    for at in range(227, len(body), 350):  # every record broken at the same places
+        body[at + 40 : at + 60] = b"X" * 20
+    path = tmp_path / "broken.920000"
+    path.write_bytes(body)
+    result = rulebook("validate", str(path), "--format", "json", "--today", "2026-11-01")
+    assert result.returncode == 1, result.stderr
+    report = validate(compiled, io.BytesIO(bytes(body)), name=path.name, today=dt.date(2026, 11, 1))
+    assert len(report.findings) > 1000
+    expected = json.dumps(report.to_json(), ensure_ascii=False, indent=2) + "\n"
+    assert len(expected) > 1_000_000
+    assert result.stdout == expected
