@@ -37,6 +37,18 @@ class LocalServer:
     def base(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def started(self) -> bool:
+        """Whether its output begins with the two start-up lines (the rulebook, the URL)."""
+        lines = self.output.splitlines()
+        return len(lines) >= 2 and lines[1].startswith("serving on ")
+
+    @property
+    def logged(self) -> list[str]:
+        """What it printed after its two start-up lines (blank lines aside): problems only,
+        as the server logs nothing else. Read once it has stopped (``output``)."""
+        return [line for line in self.output.splitlines()[2:] if line.strip()]
+
 
 class ServerDidNotStart(RuntimeError):
     pass

@@ -135,7 +135,7 @@ def main() -> int:
                 speed.append(machine_speed(compiled, body))  # the server idle
     except ServerDidNotStart as exc:
         sys.exit(str(exc))
-    logged = [line for line in server.output.splitlines()[2:] if line.strip()]
+    logged = server.logged
     if logged:  # beyond its two start-up lines the server prints only problems
         print(f"the server's log ({len(logged)} lines after start-up):", *logged[-20:], sep="\n")
     print(
