@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+import itertools
 import json
 import os
 import socket
 import sys
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
@@ -26,6 +27,7 @@ import click
 from compiler import Compiled, compile_rulebook, load_compiled
 from rulebook.diagnostics import RulebookError, render
 from rulebook.load import load, shipped_root
+from validator.json_stream import json_text
 from validator.reader import DEFAULT_BLOCK_RECORDS
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -203,19 +205,23 @@ def input_stream(path: str) -> Iterator[BinaryIO]:
 def echo_json(payload: object) -> None:
     """``payload`` as indented JSON on standard output, written as it is encoded: the same
     text as ``json.dumps(payload, ensure_ascii=False, indent=2)`` and a newline, without
-    holding it whole (a report of 733,310 findings: 368 MB of text, and the encoder's pieces,
-    ~2.5 GB more at the peak when joined first)."""
+    holding it whole (a report of 733,310 findings is 368 MB of text), its lazy lists
+    (``validator.json_stream``: a report's findings) made item by item."""
+    echo_pieces(itertools.chain(json_text(payload, indent=2), ["\n"]))
+
+
+def echo_pieces(pieces: Iterable[str]) -> None:
+    """Text on standard output in writes of about ECHO_BATCH characters."""
     out = click.get_text_stream("stdout")
     pending: list[str] = []
     size = 0
-    for piece in json.JSONEncoder(ensure_ascii=False, indent=2).iterencode(payload):
+    for piece in pieces:
         pending.append(piece)
         size += len(piece)
         if size >= ECHO_BATCH:
             out.write("".join(pending))
             pending.clear()
             size = 0
-    pending.append("\n")
     out.write("".join(pending))
     out.flush()
 
@@ -257,8 +263,8 @@ def validate(
     block_records: int,
 ) -> None:
     """Validate a 920000 file (exit 0 accepted, 1 findings, 2 unreadable)."""
-    from validator import to_text
     from validator import validate as run_validation
+    from validator.report import text_lines
 
     compiled = compiled_rulebook(rulebook_dir)
     with input_stream(file) as stream:
@@ -271,9 +277,9 @@ def validate(
             block_records=block_records,
         )
     if fmt == "json":
-        echo_json(report.to_json())
+        echo_json(report.to_json(lazy=True))
     else:
-        click.echo(to_text(report, lang), nl=False)
+        echo_pieces(text_lines(report, lang))
     sys.exit(EXIT_OK if not report.findings else EXIT_FINDINGS)
 
 

@@ -118,6 +118,18 @@ def build_large(compiled: Compiled, target_records: int, mutualities: int = 90) 
     return filled + sending.rows.tobytes()
 
 
+def build_broken(compiled: Compiled, records: int, mutualities: int = 5) -> bytes:
+    """A sending of ``records`` records broken everywhere: ``build_large``'s, with
+    characters 41-60 of every record replaced by X (about seven findings a record: the
+    zones there, the control digits, the totals that count them)."""
+    body = bytearray(build_large(compiled, records, mutualities))
+    header = sum(compiled.layouts[name].length for name in compiled.message.segments)
+    length = compiled.layouts[compiled.message.records[0]].length
+    for at in range(header, len(body), length):
+        body[at + 40 : at + 60] = b"X" * 20
+    return bytes(body)
+
+
 def numbered_types(compiled: Compiled) -> np.ndarray:
     """Record types that carry an order number (zone 2): 10 to 90, not the bordereau."""
     keys = [

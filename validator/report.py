@@ -8,8 +8,11 @@ found.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
+
+from validator.json_stream import LazyList
 
 LETTERS = ("B", "F", "R", "S", "E")
 
@@ -134,7 +137,10 @@ class Report:
             counts[f.letter] = counts.get(f.letter, 0) + 1
         return counts
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, *, lazy: bool = False) -> dict[str, Any]:
+        """The report as JSON (design.md §4); ``lazy``: its findings as a ``LazyList``, each
+        made a dictionary only when ``json_stream.json_text`` writes it."""
+        findings = LazyList(self.findings, Finding.to_json)
         return {
             "rulebook": {"version": self.rulebook_version, "hash": self.rulebook_hash},
             "file": {
@@ -144,7 +150,7 @@ class Report:
                 "records": self.records,
             },
             "verdict": self.verdict,
-            "findings": [f.to_json() for f in self.findings],
+            "findings": findings if lazy else findings.made(),
             "amounts": self.amounts.to_json() if self.amounts is not None else None,
             "summary": {
                 "by_letter": self.by_letter(),
@@ -181,6 +187,30 @@ def plural(count: int, noun: str) -> str:
 
 def to_text(report: Report, lang: str = "fr") -> str:
     """A report a person can read: verdict first, then findings grouped by invoice."""
+    return "".join(text_lines(report, lang))
+
+
+def text_lines(report: Report, lang: str = "fr") -> Iterator[str]:
+    """``to_text``'s lines, each with its newline, made as they are written."""
+    yield from _text_head(report)
+    groups: dict[int | None, list[Finding]] = {}
+    for f in report.findings:
+        groups.setdefault(f.invoice, []).append(f)
+    for invoice in sorted(groups, key=lambda k: (k is not None, k or 0)):
+        header = f"invoice {invoice}" if invoice is not None else "sending"
+        yield "\n"
+        yield header + "\n"
+        for f in groups[invoice]:
+            message = f.fr if lang == "fr" else f.nl
+            yield f"  {f.letter} {f.code}  {_where(f, lang)}\n"
+            yield f"      {message}\n"
+            if f.value is not None:
+                yield f"      value: {f.value!r}\n"
+            if f.detail:
+                yield f"      {f.detail}\n"
+
+
+def _text_head(report: Report) -> Iterator[str]:
     lines = [
         f"{report.file_name}: {report.verdict}",
         f"  message {report.message or '?'}, {plural(report.records, 'record')}, "
@@ -207,19 +237,5 @@ def to_text(report: Report, lang: str = "fr") -> str:
                 f"  {plural(report.amounts.unassigned_lines, 'line')} without a readable "
                 "destination, account or amount"
             )
-    groups: dict[int | None, list[Finding]] = {}
-    for f in report.findings:
-        groups.setdefault(f.invoice, []).append(f)
-    for invoice in sorted(groups, key=lambda k: (k is not None, k or 0)):
-        header = f"invoice {invoice}" if invoice is not None else "sending"
-        lines.append("")
-        lines.append(header)
-        for f in groups[invoice]:
-            message = f.fr if lang == "fr" else f.nl
-            lines.append(f"  {f.letter} {f.code}  {_where(f, lang)}")
-            lines.append(f"      {message}")
-            if f.value is not None:
-                lines.append(f"      value: {f.value!r}")
-            if f.detail:
-                lines.append(f"      {f.detail}")
-    return "\n".join(lines) + "\n"
+    for line in lines:
+        yield line + "\n"
