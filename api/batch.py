@@ -36,10 +36,10 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 import anyio
-from fastapi.responses import JSONResponse
 
 from compiler import Compiled
 from validator import validate
+from validator.json_stream import json_text
 from validator.report import Report
 from validator.run import validate_many
 
@@ -106,8 +106,9 @@ def _start_worker(compiled: Compiled) -> None:
 
 
 def report_body(report: Report) -> bytes:
-    """The report as the service sends it: its JSON, rendered by ``JSONResponse``."""
-    return bytes(JSONResponse(report.to_json()).body)
+    """The report as the service sends it: its compact JSON (as ``JSONResponse`` renders
+    it), written without making its findings' dictionaries all at once."""
+    return "".join(json_text(report.to_json(lazy=True))).encode()
 
 
 def validate_bodies(

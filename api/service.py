@@ -21,18 +21,25 @@ from typing import Annotated, Any, Literal
 import anyio
 from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import (
+    HTMLResponse,
+    JSONResponse,
+    RedirectResponse,
+    Response,
+    StreamingResponse,
+)
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
 from answer import Answer, answers_for, read_message
 from answer import ReadError as ReadFailure
-from api.batch import Batcher, report_body
+from api.batch import Batcher
 from api.pipe import BytePipe, PipeAborted
 from compiler import Compiled, ir, load_compiled
 from publish.site import TEXTS, Site
 from validator import validate as run_validation
+from validator.json_stream import json_text
 from validator.report import Report
 
 DEFAULT_MAX_BYTES = 200 * 1024 * 1024
@@ -430,9 +437,12 @@ def create_app(
             if declared_too_large(request, limit):
                 return too_large(limit)
             try:
-                body = report_body(await validate_stream(book, request, limit, name, *dates))
+                report = await validate_stream(book, request, limit, name, *dates)
             except BodyTooLarge:
                 return too_large(limit)
+            # a large file's report can be large too (seven findings a record when every
+            # record is broken): written as it is encoded, never whole
+            return json_response(report.to_json(lazy=True))
         return Response(body, media_type="application/json")
 
     @app.post(
@@ -451,7 +461,7 @@ def create_app(
         settlement: Annotated[
             bool, Query(description="also the settlement (920900) of an accepted sending")
         ] = False,
-    ) -> JSONResponse:
+    ) -> Response:
         """Validate the body and return the insurer's answers: the acknowledgement (931000) and
         the answer the verdict calls for (920098, 920099, 920999), as the CLI's ``answer``."""
         dates = parse_dates(today, as_of)
@@ -468,10 +478,10 @@ def create_app(
             return report, answers_for(book, data, report, lang, settle=settlement)
 
         report, answers = await anyio.to_thread.run_sync(work, limiter=cpu)
-        return JSONResponse(
+        return json_response(
             {
                 "verdict": report.verdict,
-                "report": report.to_json(),
+                "report": report.to_json(lazy=True),
                 "answers": [answer_json(book, a) for a in answers],
             }
         )
@@ -564,6 +574,15 @@ def answer_json(book: Compiled, a: Answer) -> dict[str, Any]:
             for o in a.omitted
         ],
     }
+
+
+def json_response(payload: object) -> StreamingResponse:
+    """``JSONResponse(payload)``'s body, sent as it is encoded (``validator.json_stream``)."""
+    pieces = json_text(payload, piece=SEND_PIECE)
+    return StreamingResponse((p.encode() for p in pieces), media_type="application/json")
+
+
+SEND_PIECE = 1 << 20  # characters encoded per piece sent (each piece is made in a thread)
 
 
 def too_large(limit: int) -> JSONResponse:

@@ -54,3 +54,15 @@ def test_throughput_benchmark_measures_library_and_cli() -> None:
     assert re.search(r"CLI validate end to end, best of 1: .* peak RSS \d+ MB", out)
     assert re.search(r"target >= 300,000 records/s: (met|MISSED)", out)
     assert "2 GB" not in out.split("target >= 300,000")[1]  # skipped
+
+
+def test_findings_benchmark_measures_cli_and_service() -> None:
+    out = run_script("benchmarks/findings.py", "--records", "2000")
+    assert re.search(r"2,\d{3} records broken everywhere \([\d.]+ MB\)", out)
+    findings = re.search(r"([\d,]+) findings", out)
+    assert findings is not None and int(findings.group(1).replace(",", "")) > 10_000
+    for fmt in ("json", "text"):
+        cli = rf"CLI validate --format {fmt}: [\d.]+ s, report \d+ MB, peak RSS \d+ MB"
+        assert re.search(cli, out)
+    service = r"service POST /v1/validate \(read whole, validated in a validator process\): "
+    assert re.search(service + r"[\d.]+ s, answer \d+ MB, HTTP process peak RSS \d+ MB", out)

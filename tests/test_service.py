@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 
 from api.cli import MAX_WORKERS, usable_cores
 from api.service import create_app
+from benchmarks.bigfile import build_broken
 from benchmarks.local_server import local_server
 from compiler import Compiled
 from tests.commands import rulebook
@@ -270,6 +271,33 @@ def test_a_service_failure_is_a_json_500(
             "message": "the service failed: RuntimeError: validator bug",
         }
     }
+
+
+def test_a_large_report_is_sent_as_it_is_encoded(client: TestClient, compiled: Compiled) -> None:
+    """A file sent without a length is streamed to the validator, and its report (here
+    ~20,000 findings, several megabytes) is sent as it is encoded (no length, chunked): the
+    same bytes as the report of the same file sent with a length (read whole, validated in
+    a batch), which are the compact JSON of the library's report."""
+    body = build_broken(compiled, 3000, mutualities=2)
+    report = validate(compiled, io.BytesIO(body), today=dt.date(2026, 11, 1))
+    assert len(report.findings) > 15_000
+    expected = json.dumps(
+        report.to_json(), ensure_ascii=False, allow_nan=False, separators=(",", ":")
+    ).encode()
+    assert len(expected) > 3 * (1 << 20)  # several pieces
+    params = {"today": "2026-11-01"}
+    whole = client.post("/v1/validate", content=body, params=params)
+    assert whole.headers["content-length"] == str(len(expected))
+    assert whole.content == expected
+    chunks = (body[i : i + 65536] for i in range(0, len(body), 65536))
+    streamed = client.post("/v1/validate", content=chunks, params=params)
+    assert streamed.status_code == 200
+    assert "content-length" not in streamed.headers
+    assert streamed.headers["content-type"] == "application/json"
+    assert streamed.content == expected
+    answered = client.post("/v1/answer", content=body, params=params)
+    assert "content-length" not in answered.headers
+    assert answered.json()["report"] == json.loads(expected)
 
 
 def test_answer_equals_the_cli_answer(client: TestClient, tmp_path: Path) -> None:
