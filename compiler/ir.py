@@ -10,6 +10,7 @@ compares on.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 
 from rulebook.spans import Span
@@ -142,8 +143,9 @@ class Layout:
 
     @property
     def digits(self) -> str:
-        """'ET20' -> '20', 'S300' -> '300'."""
-        return self.name.removeprefix("ET").removeprefix("S")
+        """'ET20' -> '20', 'S300' -> '300' (one string shared by all who ask: every finding
+        on a record holds it)."""
+        return sys.intern(self.name.removeprefix("ET").removeprefix("S"))
 
 
 # --------------------------------------------------------------------------- structure

@@ -101,3 +101,20 @@ def test_reader_findings_point_at_their_code_declaration(compiled: Compiled) -> 
     assert finding["rule"]["source"] == "instructions/rulebook.rules"
     source = (Path(__file__).parent.parent / finding["rule"]["source"]).read_text("utf-8")
     assert source.splitlines()[finding["rule"]["line"] - 1].startswith("code RB0001 B")
+
+
+def test_findings_share_their_strings(compiled: Compiled) -> None:
+    """A file broken everywhere holds about seven findings a record: what they have in
+    common (record type, zone, labels) is one string for all, not one per finding."""
+    from benchmarks.bigfile import build_broken
+
+    report = validate(compiled, io.BytesIO(build_broken(compiled, 200, mutualities=2)))
+    by_rule: dict[tuple[str | None, ...], list[Any]] = {}
+    for f in report.findings:
+        by_rule.setdefault((f.code, f.record_type, f.zone), []).append(f)
+    repeated = [fs for fs in by_rule.values() if len(fs) > 20]
+    assert len(repeated) > 5
+    for first, *others in repeated:
+        for f in others:
+            assert f.record_type is first.record_type
+            assert f.zone is first.zone and f.fr is first.fr and f.nl is first.nl
