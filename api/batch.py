@@ -39,7 +39,7 @@ import anyio
 
 from compiler import Compiled
 from validator import validate
-from validator.json_stream import json_text
+from validator.json_stream import LONG, compact, json_text
 from validator.report import Report
 from validator.run import validate_many
 
@@ -108,7 +108,10 @@ def _start_worker(compiled: Compiled) -> None:
 def report_body(report: Report) -> bytes:
     """The report as the service sends it: its compact JSON (as ``JSONResponse`` renders
     it), written without making its findings' dictionaries all at once."""
-    return "".join(json_text(report.to_json(lazy=True))).encode()
+    payload = report.to_json(lazy=True)
+    if len(report.findings) <= LONG:
+        return compact(payload).encode()
+    return "".join(json_text(payload)).encode()
 
 
 def validate_bodies(

@@ -12,6 +12,7 @@ about seven findings a record, ~1 KB each as a dictionary).
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -43,6 +44,12 @@ def materialised(value: Any) -> Any:
     return value
 
 
+def compact(value: Any) -> str:
+    """``json_text(value)`` in one piece, without looking for long lists first: for values
+    known to be small (a report with few findings: the service's usual answer)."""
+    return _COMPACT.encode(value)
+
+
 def json_text(value: Any, indent: int | None = None, piece: int = 1 << 16) -> Iterator[str]:
     """``json.dumps(materialised(value), ensure_ascii=False, allow_nan=False, indent=indent)``
     (compact separators when ``indent`` is None) in pieces of about ``piece`` characters."""
@@ -59,19 +66,39 @@ def json_text(value: Any, indent: int | None = None, piece: int = 1 << 16) -> It
         yield "".join(pending)
 
 
-_ITEM = object()  # the "key" of a list's items
 LONG = 64  # a list longer than this is written item by item (its text is never whole)
 
 
 def _piecewise(value: Any) -> bool:
-    """Whether the value holds a lazy list or a long list: written part by part."""
-    if isinstance(value, LazyList):
-        return True
-    if isinstance(value, dict):
-        return any(_piecewise(v) for v in value.values())
-    if isinstance(value, (list, tuple)):
-        return len(value) > LONG or any(_piecewise(v) for v in value)
+    """Whether the value holds a long list, lazy or not: written part by part. A short lazy
+    list is made when written with the rest (in one ``json.dumps`` when compact); what its
+    items hold is not looked at (at worst written whole: the same text)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, LazyList):
+            if len(item.items) > LONG:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            if len(item) > LONG:
+                return True
+            stack.extend(item)
     return False
+
+
+def _made(value: object) -> list[Any]:
+    """``json.dumps``' hook for a lazy list inside a value written whole."""
+    if isinstance(value, LazyList):
+        return value.made()
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+# the service's form (as JSONResponse), made once: json.dumps with options makes one per call
+_COMPACT = json.JSONEncoder(
+    ensure_ascii=False, allow_nan=False, separators=(",", ":"), default=_made
+)
 
 
 def _encode(value: Any, indent: int | None, level: int) -> Iterator[str]:
@@ -80,36 +107,50 @@ def _encode(value: Any, indent: int | None, level: int) -> Iterator[str]:
     if not _piecewise(value):
         yield from _plain(value, indent, level)
         return
-    items: Iterator[tuple[object, Any]]
-    if isinstance(value, dict):
-        opening, closing = "{", "}"
-        items = iter(value.items())
-    else:
-        opening, closing = "[", "]"
-        items = ((_ITEM, v) for v in value)
-    first = next(items, None)
-    if first is None:
-        yield opening + closing
-        return
-    key_sep = ":" if indent is None else ": "
     inner = "" if indent is None else "\n" + " " * (indent * (level + 1))
-    yield opening
-    item: tuple[object, Any] | None = first
-    separator = inner
-    while item is not None:
-        key, element = item
-        yield separator if key is _ITEM else separator + _key(key) + key_sep
-        yield from _encode(element, indent, level + 1)
+    closing = "" if indent is None else "\n" + " " * (indent * level)
+    if isinstance(value, dict):
+        key_sep = ":" if indent is None else ": "
+        separator = "{" + inner
+        for key, element in value.items():
+            yield separator + _key(key) + key_sep
+            yield from _encode(element, indent, level + 1)
+            separator = "," + inner
+        yield closing + "}"
+        return
+    items = iter(value)
+    if len(value.items if isinstance(value, LazyList) else value) <= LONG:
+        separator = "[" + inner  # a short list holding long ones: each item in pieces
+        for element in items:
+            yield separator
+            yield from _encode(element, indent, level + 1)
+            separator = "," + inner
+        yield closing + "]"
+        return
+    # a long list: its items written a batch at a time, each whole
+    separator = "[" + inner
+    while batch := list(itertools.islice(items, BATCH)):
+        if indent is None:
+            yield separator + _COMPACT.encode(batch)[1:-1]
+        else:
+            out: list[str] = []
+            for element in batch:
+                out.append(separator)
+                _indented(element, indent, level + 1, out)
+                separator = "," + inner
+            yield "".join(out)
         separator = "," + inner
-        item = next(items, None)
-    yield closing if indent is None else "\n" + " " * (indent * level) + closing
+    yield closing + "]"
+
+
+BATCH = 64  # items of a long list encoded at once
 
 
 def _plain(value: Any, indent: int | None, level: int) -> Iterator[str]:
     """A value without lazy lists: one ``json.dumps`` when compact (C encoder); indented,
     written here (the standard library's indenting encoder is pure Python and slower)."""
     if indent is None:
-        yield json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+        yield _COMPACT.encode(value)
         return
     out: list[str] = []
     _indented(value, indent, level, out)
@@ -154,7 +195,9 @@ def _indented(value: Any, indent: int, level: int, out: list[str]) -> None:
             _indented(element, indent, level + 1, out)
             separator = "," + inner
         out.append("\n" + " " * (indent * level) + "}")
-    elif isinstance(value, (list, tuple)):
+    elif isinstance(value, (list, tuple, LazyList)):
+        if isinstance(value, LazyList):
+            value = value.made()
         if not value:
             out.append("[]")
             return
