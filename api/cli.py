@@ -24,6 +24,7 @@ from typing import Any, BinaryIO, TypeVar
 
 import click
 
+from api.pipe import DEFAULT_STREAMS
 from compiler import Compiled, compile_rulebook, load_compiled
 from rulebook.diagnostics import RulebookError, render
 from rulebook.load import load, shipped_root
@@ -704,9 +705,22 @@ def docs(lang: str, out_dir: str, rulebook_dir: str | None) -> None:
     "1, validated in a thread of the HTTP process; more, in processes beside the HTTP one, "
     "which take batches of waiting files as they become free.",
 )
+@click.option(
+    "--max-streams",
+    type=click.IntRange(1, 1024),
+    default=DEFAULT_STREAMS,
+    show_default=True,
+    help="Files over 8 MB (or sent without a length) received and validated at once, and "
+    "answers (/v1/answer) made at once; the others wait, their bodies not yet read.",
+)
 @guarded
 def serve(
-    host: str, port: int, rulebook_dir: str | None, max_bytes: int | None, workers: int
+    host: str,
+    port: int,
+    rulebook_dir: str | None,
+    max_bytes: int | None,
+    workers: int,
+    max_streams: int,
 ) -> None:
     """Start the HTTP validation service (the rulebook is compiled once, at start-up)."""
     import uvicorn
@@ -721,7 +735,7 @@ def serve(
         f"serving on http://{shown}:{port}  (API docs: http://{shown}:{port}/docs)"
         + (f"  [{workers} validator processes]" if workers > 1 else "")
     )
-    app = create_app(compiled, max_bytes=max_bytes, workers=workers)
+    app = create_app(compiled, max_bytes=max_bytes, workers=workers, max_streams=max_streams)
     gc.freeze()  # the rulebook and the app live as long as the server: see api.batch
     # uvloop where it is installed (a dependency on Linux and macOS): ~8 % less CPU per
     # request in the HTTP process than asyncio's loop, measured side by side

@@ -11,6 +11,9 @@ from __future__ import annotations
 import queue
 import threading
 
+# bodies streamed at once (api.service.Streams): each may hold GBs of findings when broken
+DEFAULT_STREAMS = 4
+
 
 class PipeAborted(Exception):
     """The producer gave up (the body was too large or the client went away)."""

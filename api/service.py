@@ -16,6 +16,8 @@ import io
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from functools import partial
 from typing import Annotated, Any, Literal
 
 import anyio
@@ -35,7 +37,7 @@ from starlette.requests import ClientDisconnect
 from answer import Answer, answers_for, read_message
 from answer import ReadError as ReadFailure
 from api.batch import Batcher
-from api.pipe import BytePipe, PipeAborted
+from api.pipe import DEFAULT_STREAMS, BytePipe, PipeAborted
 from compiler import Compiled, ir, load_compiled
 from publish.site import TEXTS, Site
 from validator import validate as run_validation
@@ -293,13 +295,17 @@ def create_app(
     rulebook_dir: str | None = None,
     max_bytes: int | None = None,
     workers: int = 1,
+    max_streams: int = DEFAULT_STREAMS,
 ) -> FastAPI:
     """The application, with its rulebook compiled once, here; with ``workers`` > 1 small
-    files are validated in that many validator processes (``api.batch``)."""
+    files are validated in that many validator processes (``api.batch``); at most
+    ``max_streams`` larger bodies (or bodies without a length) are received and validated at
+    once, and as many answers (``/v1/answer`` reads its body whole), the others waiting."""
     book = compiled if compiled is not None else load_compiled(rulebook_dir)
     limit = max_bytes or int(os.environ.get("RULEBOOK_MAX_BYTES", DEFAULT_MAX_BYTES))
     cpu = anyio.CapacityLimiter(1)
     batcher = Batcher(book, cpu, workers=workers)
+    streams = Streams.of(max_streams)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -437,7 +443,7 @@ def create_app(
             if declared_too_large(request, limit):
                 return too_large(limit)
             try:
-                report = await validate_stream(book, request, limit, name, *dates)
+                report = await validate_stream(book, request, limit, name, *dates, streams)
             except BodyTooLarge:
                 return too_large(limit)
             # a large file's report can be large too (seven findings a record when every
@@ -467,6 +473,16 @@ def create_app(
         dates = parse_dates(today, as_of)
         if isinstance(dates, JSONResponse):
             return dates
+        async with streams.slots:  # a body of up to the limit, held whole: a few at once
+            return await answer_body(request, name, dates, lang, settlement)
+
+    async def answer_body(
+        request: Request,
+        name: str,
+        dates: tuple[dt.date | None, dt.date | None],
+        lang: Lang,
+        settlement: bool,
+    ) -> Response:
         data = await whole_body(request, limit)
         if isinstance(data, JSONResponse):
             return data
@@ -604,6 +620,22 @@ def rule_version(book: Compiled, r: ir.Rule) -> RuleVersion:
     )
 
 
+@dataclass(frozen=True)
+class Streams:
+    """Bodies streamed to a validator thread of the HTTP process, at most ``slots.total_tokens``
+    at once; each uses two threads at most (the validator's, and one putting a chunk in its
+    pipe), taken from ``threads``, a pool of their own: sharing anyio's default pool (40
+    threads), 20 uploads of ~60 chunked at once took every thread with chunks waiting to be put
+    while no validator could start, and the service hung."""
+
+    slots: anyio.CapacityLimiter
+    threads: anyio.CapacityLimiter
+
+    @classmethod
+    def of(cls, count: int) -> Streams:
+        return cls(anyio.CapacityLimiter(count), anyio.CapacityLimiter(2 * count))
+
+
 async def validate_stream(
     book: Compiled,
     request: Request,
@@ -611,8 +643,23 @@ async def validate_stream(
     name: str,
     today: dt.date | None,
     as_of: dt.date | None,
+    streams: Streams,
 ) -> Report:
-    """Feed the body through a bounded pipe to the validator running in a worker thread."""
+    """Feed the body through a bounded pipe to the validator running in a worker thread,
+    once one of the stream slots is free (until then the body is not read)."""
+    async with streams.slots:
+        return await _validate_stream(book, request, limit, name, today, as_of, streams.threads)
+
+
+async def _validate_stream(
+    book: Compiled,
+    request: Request,
+    limit: int,
+    name: str,
+    today: dt.date | None,
+    as_of: dt.date | None,
+    threads: anyio.CapacityLimiter,
+) -> Report:
     pipe = BytePipe()
     outcome: dict[str, Any] = {}
 
@@ -626,7 +673,7 @@ async def validate_stream(
 
     over_limit = gone = False
     async with anyio.create_task_group() as tasks:
-        tasks.start_soon(anyio.to_thread.run_sync, work)
+        tasks.start_soon(partial(anyio.to_thread.run_sync, work, limiter=threads))
         size = 0
         try:
             async for chunk in request.stream():
@@ -635,7 +682,7 @@ async def validate_stream(
                     over_limit = True
                     break
                 if chunk:
-                    await anyio.to_thread.run_sync(pipe.put, chunk)
+                    await anyio.to_thread.run_sync(pipe.put, chunk, limiter=threads)
         except ClientDisconnect:  # raised after the group, not as one of its errors
             gone = True
         except BaseException as exc:  # cancelled: stop the validator, no report
@@ -646,7 +693,7 @@ async def validate_stream(
         elif over_limit:
             pipe.abort(BodyTooLarge())
         else:
-            await anyio.to_thread.run_sync(pipe.close)
+            await anyio.to_thread.run_sync(pipe.close, limiter=threads)
     if gone:
         raise ClientDisconnect
     if over_limit:

@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 
 from api.cli import MAX_WORKERS, usable_cores
 from api.service import create_app
-from benchmarks.bigfile import build_broken
+from benchmarks.bigfile import build_broken, build_large
 from benchmarks.local_server import local_server
 from compiler import Compiled
 from tests.commands import rulebook
@@ -185,6 +185,12 @@ def test_serve_refuses_a_bad_number_of_workers(value: str, message: str) -> None
     assert message in result.stderr
 
 
+def test_serve_refuses_a_bad_number_of_streams() -> None:
+    result = rulebook("serve", "--max-streams", "0", "--port", "1")
+    assert result.returncode == 2
+    assert "'--max-streams': 0 is not in the range 1<=x<=1024" in result.stderr
+
+
 def test_concurrent_requests_are_validated_together(compiled: Compiled) -> None:
     """Requests that wait while a batch runs form the next batch; each gets its own report."""
     files = {path.name: path.read_bytes() for path in sorted(EXAMPLES.glob("*.920000"))}
@@ -346,6 +352,39 @@ def test_answer_body_over_the_limit_is_413(compiled: Compiled) -> None:
         for route in ("/v1/answer", "/v1/read"):
             response = small.post(route, content=(b"1" * 400 for _ in range(3)))
             assert response.status_code == 413, route
+
+
+def test_many_streamed_uploads_at_once_are_all_answered(compiled: Compiled) -> None:
+    """60 uploads without a length (streamed to validator threads of the HTTP process, in
+    8 kB chunks) at once against a real server: each gets its file's report. They shared
+    anyio's 40 threads with the chunks waiting to be put in their pipes: every thread went
+    to those, no validator could start and the service hung (all 60 timed out)."""
+    import aiohttp
+
+    body = build_large(compiled, 300, mutualities=2)
+    expected = validate(compiled, io.BytesIO(body), today=dt.date(2026, 11, 1)).to_json()
+
+    async def upload(http: aiohttp.ClientSession, base: str) -> Any:
+        async def chunks() -> Any:
+            for at in range(0, len(body), 8192):
+                yield body[at : at + 8192]
+
+        params = {"today": "2026-11-01"}
+        async with http.post(f"{base}/v1/validate", data=chunks(), params=params) as response:
+            assert response.status == 200
+            return await response.json()
+
+    async def uploads(base: str) -> list[Any]:
+        connector = aiohttp.TCPConnector(limit=0)
+        timeout = aiohttp.ClientTimeout(total=60)
+        async with aiohttp.ClientSession(connector=connector, timeout=timeout) as http:
+            return await asyncio.gather(*(upload(http, base) for _ in range(60)))
+
+    with local_server("--workers", "1", "--max-streams", "3") as server:
+        reports = asyncio.run(uploads(server.base))
+    assert len(reports) == 60
+    assert all(report == expected for report in reports)
+    assert server.logged == []
 
 
 def test_a_real_server_under_waves_of_concurrent_clients_logs_no_error(
