@@ -711,7 +711,7 @@ def docs(lang: str, out_dir: str, rulebook_dir: str | None) -> None:
     default=DEFAULT_STREAMS,
     show_default=True,
     help="Files over 8 MB (or sent without a length) received and validated at once, and "
-    "answers (/v1/answer) made at once; the others wait, their bodies not yet read.",
+    "/v1/answer and /v1/read requests handled at once; the others wait, bodies not yet read.",
 )
 @guarded
 def serve(

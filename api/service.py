@@ -300,7 +300,8 @@ def create_app(
     """The application, with its rulebook compiled once, here; with ``workers`` > 1 small
     files are validated in that many validator processes (``api.batch``); at most
     ``max_streams`` larger bodies (or bodies without a length) are received and validated at
-    once, and as many answers (``/v1/answer`` reads its body whole), the others waiting."""
+    once, and as many answers and messages read (``/v1/answer`` and ``/v1/read`` read their
+    body whole), the others waiting."""
     book = compiled if compiled is not None else load_compiled(rulebook_dir)
     limit = max_bytes or int(os.environ.get("RULEBOOK_MAX_BYTES", DEFAULT_MAX_BYTES))
     cpu = anyio.CapacityLimiter(1)
@@ -512,17 +513,22 @@ def create_app(
     async def read(
         request: Request,
         name: Annotated[str, Query(max_length=255, description="file name in the result")] = "-",
-    ) -> JSONResponse:
+    ) -> Response:
         """Parse a message (e.g. an insurer's answer): per record its type and (letter, code)
         errors with their labels, the refusal type and error percentage (as ``rulebook read``)."""
-        data = await whole_body(request, limit)
-        if isinstance(data, JSONResponse):
-            return data
-        try:
-            message = read_message(book, data, name)
-        except ReadFailure as exc:
-            return error(422, "unreadable-message", str(exc))
-        return JSONResponse({"messages": [message.to_json()]})
+        async with streams.slots:  # a body of up to the limit, held whole: a few at once
+            data = await whole_body(request, limit)
+            if isinstance(data, JSONResponse):
+                return data
+
+            def work() -> dict[str, Any]:
+                return {"messages": [read_message(book, data, name).to_json()]}
+
+            try:  # off the event loop: a 35 MB sending takes ~9 s to read
+                payload = await anyio.to_thread.run_sync(work, limiter=streams.threads)
+            except ReadFailure as exc:
+                return error(422, "unreadable-message", str(exc))
+        return json_response(payload)
 
     return app
 
