@@ -352,10 +352,9 @@ def test_messages_are_read_off_the_event_loop(
 ) -> None:
     """Reading a large message takes seconds (~9 s for a 35 MB sending): done on the event
     loop, it held every other request that long. It runs in a thread, its answer unchanged."""
-    import api.service
+    from answer import read_message as real
 
     seen: list[bool] = []
-    real = api.service.read_message
 
     def spy(*args: Any) -> Any:
         try:
@@ -365,7 +364,7 @@ def test_messages_are_read_off_the_event_loop(
             seen.append(False)
         return real(*args)
 
-    monkeypatch.setattr(api.service, "read_message", spy)
+    monkeypatch.setattr("api.service.read_message", spy)
     path = EXAMPLES / "wrong-niss.920000"
     with TestClient(create_app(compiled)) as client:
         response = client.post("/v1/read", content=path.read_bytes(), params={"name": "w"})
