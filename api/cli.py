@@ -24,7 +24,7 @@ from typing import Any, BinaryIO, TypeVar
 
 import click
 
-from api.pipe import DEFAULT_STREAMS
+from api.pipe import DEFAULT_BODY_TIMEOUT, DEFAULT_STREAMS
 from compiler import Compiled, compile_rulebook, load_compiled
 from rulebook.diagnostics import RulebookError, render
 from rulebook.load import load, shipped_root
@@ -713,6 +713,14 @@ def docs(lang: str, out_dir: str, rulebook_dir: str | None) -> None:
     help="Files over 8 MB (or sent without a length) received and validated at once, and "
     "/v1/answer and /v1/read requests handled at once; the others wait, bodies not yet read.",
 )
+@click.option(
+    "--body-timeout",
+    type=click.FloatRange(0.1, 86400),
+    default=DEFAULT_BODY_TIMEOUT,
+    show_default=True,
+    metavar="SECONDS",
+    help="A request whose body stops arriving for this long is answered 408.",
+)
 @guarded
 def serve(
     host: str,
@@ -721,6 +729,7 @@ def serve(
     max_bytes: int | None,
     workers: int,
     max_streams: int,
+    body_timeout: float,
 ) -> None:
     """Start the HTTP validation service (the rulebook is compiled once, at start-up)."""
     import uvicorn
@@ -735,7 +744,13 @@ def serve(
         f"serving on http://{shown}:{port}  (API docs: http://{shown}:{port}/docs)"
         + (f"  [{workers} validator processes]" if workers > 1 else "")
     )
-    app = create_app(compiled, max_bytes=max_bytes, workers=workers, max_streams=max_streams)
+    app = create_app(
+        compiled,
+        max_bytes=max_bytes,
+        workers=workers,
+        max_streams=max_streams,
+        body_timeout=body_timeout,
+    )
     gc.freeze()  # the rulebook and the app live as long as the server: see api.batch
     # uvloop where it is installed (a dependency on Linux and macOS): ~8 % less CPU per
     # request in the HTTP process than asyncio's loop, measured side by side

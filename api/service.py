@@ -37,7 +37,7 @@ from starlette.requests import ClientDisconnect
 from answer import Answer, answers_for, read_message
 from answer import ReadError as ReadFailure
 from api.batch import Batcher
-from api.pipe import DEFAULT_STREAMS, BytePipe, PipeAborted
+from api.pipe import DEFAULT_BODY_TIMEOUT, DEFAULT_STREAMS, BytePipe, PipeAborted
 from compiler import Compiled, ir, load_compiled
 from publish.site import TEXTS, Site
 from validator import validate as run_validation
@@ -270,6 +270,7 @@ class Health(BaseModel):
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorResponse, "description": "malformed request"},
     404: {"model": ErrorResponse, "description": "unknown code"},
+    408: {"model": ErrorResponse, "description": "the body stopped arriving"},
     413: {"model": ErrorResponse, "description": "body over the size limit"},
     422: {"model": ErrorResponse, "description": "invalid parameters"},
 }
@@ -289,6 +290,29 @@ class BodyTooLarge(Exception):
     pass
 
 
+class BodyStalled(Exception):
+    """No part of the body arrived for ``idle`` seconds (answered 408)."""
+
+    def __init__(self, idle: float) -> None:
+        super().__init__(f"no part of the body arrived for {idle:g} s")
+
+
+async def body_chunks(request: Request, idle: float) -> AsyncIterator[bytes]:
+    """The body's chunks as they arrive; ``BodyStalled`` when none comes for ``idle``
+    seconds (a client that stops sending would otherwise hold its place for ever: a stream
+    slot, a connection)."""
+    chunks = request.stream().__aiter__()
+    while True:
+        try:
+            with anyio.fail_after(idle):
+                chunk = await chunks.__anext__()
+        except StopAsyncIteration:
+            return
+        except TimeoutError:
+            raise BodyStalled(idle) from None
+        yield chunk
+
+
 def create_app(
     compiled: Compiled | None = None,
     *,
@@ -296,6 +320,7 @@ def create_app(
     max_bytes: int | None = None,
     workers: int = 1,
     max_streams: int = DEFAULT_STREAMS,
+    body_timeout: float = DEFAULT_BODY_TIMEOUT,
 ) -> FastAPI:
     """The application, with its rulebook compiled once, here; with ``workers`` > 1 small
     files are validated in that many validator processes (``api.batch``); at most
@@ -307,6 +332,7 @@ def create_app(
     cpu = anyio.CapacityLimiter(1)
     batcher = Batcher(book, cpu, workers=workers)
     streams = Streams.of(max_streams)
+    idle = body_timeout
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -335,6 +361,10 @@ def create_app(
         codes = {404: "not-found", 405: "method-not-allowed", 413: "too-large"}
         code = codes.get(exc.status_code, "http-error")
         return error(exc.status_code, code, str(exc.detail), getattr(exc, "headers", None))
+
+    @app.exception_handler(BodyStalled)
+    async def body_stalled(_request: Request, exc: BodyStalled) -> JSONResponse:
+        return error(408, "body-timeout", str(exc), headers={"Connection": "close"})
 
     @app.exception_handler(ClientDisconnect)
     async def client_gone(_request: Request, _exc: ClientDisconnect) -> Response:
@@ -417,7 +447,7 @@ def create_app(
     @app.post(
         "/v1/validate",
         response_model=ValidationReport,
-        responses={413: ERRORS[413], 422: ERRORS[422]},
+        responses={408: ERRORS[408], 413: ERRORS[413], 422: ERRORS[422]},
         tags=["validation"],
         openapi_extra=raw_body("the 920000 file, raw bytes (empty: finding RB0001)"),
     )
@@ -436,7 +466,7 @@ def create_app(
             # a small file: read it whole; validated together with the small files of the
             # other requests waiting (api/batch.py), one CPU-bound batch at a time per process
             async with batcher.receiving():
-                data = await whole_body(request, limit)
+                data = await whole_body(request, limit, idle)
             if isinstance(data, JSONResponse):
                 return data
             body = await batcher.validate(data, name, *dates)
@@ -444,7 +474,7 @@ def create_app(
             if declared_too_large(request, limit):
                 return too_large(limit)
             try:
-                report = await validate_stream(book, request, limit, name, *dates, streams)
+                report = await validate_stream(book, request, limit, name, *dates, streams, idle)
             except BodyTooLarge:
                 return too_large(limit)
             # a large file's report can be large too (seven findings a record when every
@@ -455,7 +485,7 @@ def create_app(
     @app.post(
         "/v1/answer",
         response_model=AnswersOut,
-        responses={413: ERRORS[413], 422: ERRORS[422]},
+        responses={408: ERRORS[408], 413: ERRORS[413], 422: ERRORS[422]},
         tags=["answers"],
         openapi_extra=raw_body("the 920000 file to answer, raw bytes"),
     )
@@ -484,7 +514,7 @@ def create_app(
         lang: Lang,
         settlement: bool,
     ) -> Response:
-        data = await whole_body(request, limit)
+        data = await whole_body(request, limit, idle)
         if isinstance(data, JSONResponse):
             return data
 
@@ -506,7 +536,7 @@ def create_app(
     @app.post(
         "/v1/read",
         response_model=ReadOut,
-        responses={413: ERRORS[413], 422: ERRORS[422]},
+        responses={408: ERRORS[408], 413: ERRORS[413], 422: ERRORS[422]},
         tags=["answers"],
         openapi_extra=raw_body("a message the rulebook describes (an answer, a 920000 file)"),
     )
@@ -517,7 +547,7 @@ def create_app(
         """Parse a message (e.g. an insurer's answer): per record its type and (letter, code)
         errors with their labels, the refusal type and error percentage (as ``rulebook read``)."""
         async with streams.slots:  # a body of up to the limit, held whole: a few at once
-            data = await whole_body(request, limit)
+            data = await whole_body(request, limit, idle)
             if isinstance(data, JSONResponse):
                 return data
 
@@ -564,14 +594,14 @@ def declared_too_large(request: Request, limit: int) -> bool:
     return declared is not None and declared.isdigit() and int(declared) > limit
 
 
-async def whole_body(request: Request, limit: int) -> bytes | JSONResponse:
+async def whole_body(request: Request, limit: int, idle: float) -> bytes | JSONResponse:
     """The whole body (answers echo its records), or the 413 answer as soon as it passes the
-    limit (declared or streamed)."""
+    limit (declared or streamed); ``BodyStalled`` when it stops arriving."""
     if declared_too_large(request, limit):
         return too_large(limit)
     parts: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
+    async for chunk in body_chunks(request, idle):
         size += len(chunk)
         if size > limit:
             return too_large(limit)
@@ -650,11 +680,14 @@ async def validate_stream(
     today: dt.date | None,
     as_of: dt.date | None,
     streams: Streams,
+    idle: float,
 ) -> Report:
     """Feed the body through a bounded pipe to the validator running in a worker thread,
     once one of the stream slots is free (until then the body is not read)."""
     async with streams.slots:
-        return await _validate_stream(book, request, limit, name, today, as_of, streams.threads)
+        return await _validate_stream(
+            book, request, limit, name, today, as_of, streams.threads, idle
+        )
 
 
 async def _validate_stream(
@@ -665,6 +698,7 @@ async def _validate_stream(
     today: dt.date | None,
     as_of: dt.date | None,
     threads: anyio.CapacityLimiter,
+    idle: float,
 ) -> Report:
     pipe = BytePipe()
     outcome: dict[str, Any] = {}
@@ -678,11 +712,12 @@ async def _validate_stream(
             pipe.release()
 
     over_limit = gone = False
+    stalled: BodyStalled | None = None
     async with anyio.create_task_group() as tasks:
         tasks.start_soon(partial(anyio.to_thread.run_sync, work, limiter=threads))
         size = 0
         try:
-            async for chunk in request.stream():
+            async for chunk in body_chunks(request, idle):
                 size += len(chunk)
                 if size > limit:
                     over_limit = True
@@ -691,17 +726,23 @@ async def _validate_stream(
                     await anyio.to_thread.run_sync(pipe.put, chunk, limiter=threads)
         except ClientDisconnect:  # raised after the group, not as one of its errors
             gone = True
+        except BodyStalled as exc:  # the same
+            stalled = exc
         except BaseException as exc:  # cancelled: stop the validator, no report
             pipe.abort(exc)
             raise
         if gone:  # the client went away: stop the validator, no report
             pipe.abort(ClientDisconnect())
+        elif stalled is not None:
+            pipe.abort(stalled)
         elif over_limit:
             pipe.abort(BodyTooLarge())
         else:
             await anyio.to_thread.run_sync(pipe.close, limiter=threads)
     if gone:
         raise ClientDisconnect
+    if stalled is not None:
+        raise stalled
     if over_limit:
         raise BodyTooLarge
     if "report" not in outcome:  # pragma: no cover - the validator never raises on content

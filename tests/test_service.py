@@ -418,6 +418,55 @@ def test_many_streamed_uploads_at_once_are_all_answered(compiled: Compiled) -> N
     assert server.logged == []
 
 
+def test_a_body_that_stops_arriving_is_a_408(compiled: Compiled) -> None:
+    """A client that sends part of its body and then nothing (with a length, read whole;
+    chunked, streamed to a validator; to /v1/read) gets a JSON 408 once --body-timeout has
+    passed without a byte, the connection closed: it no longer holds a place (a stream slot
+    of the few there are) for ever. The server then answers as before, with a clean log."""
+    import socket
+    import time
+
+    body = (EXAMPLES / "wrong-niss.920000").read_bytes()
+
+    def stall(port: int, head: bytes) -> tuple[bytes, float]:
+        started = time.perf_counter()
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            sock.sendall(head)
+            answer = b""
+            while chunk := sock.recv(65536):  # until the server closes the connection
+                answer += chunk
+        return answer, time.perf_counter() - started
+
+    part = body[:700]
+    with local_server("--workers", "1", "--body-timeout", "0.5") as server:
+        port = int(server.base.rsplit(":", 1)[1])
+        heads = [
+            b"POST /v1/validate HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\n\r\n" % len(body)
+            + part,
+            b"POST /v1/validate HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+            + b"%x\r\n" % len(part)
+            + part
+            + b"\r\n",
+            b"POST /v1/read HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\n\r\n" % len(body) + part,
+        ]
+        for head in heads:
+            answer, seconds = stall(port, head)
+            status, _, rest = answer.partition(b"\r\n")
+            assert status == b"HTTP/1.1 408 Request Timeout", answer[:300]
+            payload = json.loads(rest.split(b"\r\n\r\n", 1)[1])
+            assert payload == {
+                "error": {
+                    "code": "body-timeout",
+                    "message": "no part of the body arrived for 0.5 s",
+                }
+            }
+            assert 0.4 < seconds < 5
+        with httpx.Client(base_url=server.base) as client:
+            after = client.post("/v1/validate", content=body, params={"today": "2026-11-01"})
+        assert [f["code"] for f in after.json()["findings"]] == ["200802", "800802"]
+    assert server.logged == []
+
+
 def test_a_real_server_under_waves_of_concurrent_clients_logs_no_error(
     compiled: Compiled,
 ) -> None:
