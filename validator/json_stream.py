@@ -66,7 +66,7 @@ def json_text(value: Any, indent: int | None = None, piece: int = 1 << 16) -> It
         yield "".join(pending)
 
 
-LONG = 64  # a list longer than this is written item by item (its text is never whole)
+LONG = 64  # a list longer than this is written BATCH items at a time (its text is never whole)
 
 
 def _piecewise(value: Any) -> bool:
