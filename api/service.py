@@ -332,7 +332,6 @@ def create_app(
     cpu = anyio.CapacityLimiter(1)
     batcher = Batcher(book, cpu, workers=workers)
     streams = Streams.of(max_streams)
-    idle = body_timeout
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -466,7 +465,7 @@ def create_app(
             # a small file: read it whole; validated together with the small files of the
             # other requests waiting (api/batch.py), one CPU-bound batch at a time per process
             async with batcher.receiving():
-                data = await whole_body(request, limit, idle)
+                data = await whole_body(request, limit, body_timeout)
             if isinstance(data, JSONResponse):
                 return data
             body = await batcher.validate(data, name, *dates)
@@ -474,7 +473,10 @@ def create_app(
             if declared_too_large(request, limit):
                 return too_large(limit)
             try:
-                report = await validate_stream(book, request, limit, name, *dates, streams, idle)
+                async with streams.slots:  # until one is free, the body is not read
+                    report = await validate_stream(
+                        book, request, limit, name, *dates, streams.threads, body_timeout
+                    )
             except BodyTooLarge:
                 return too_large(limit)
             # a large file's report can be large too (seven findings a record when every
@@ -505,26 +507,17 @@ def create_app(
         if isinstance(dates, JSONResponse):
             return dates
         async with streams.slots:  # a body of up to the limit, held whole: a few at once
-            return await answer_body(request, name, dates, lang, settlement)
+            data = await whole_body(request, limit, body_timeout)
+            if isinstance(data, JSONResponse):
+                return data
 
-    async def answer_body(
-        request: Request,
-        name: str,
-        dates: tuple[dt.date | None, dt.date | None],
-        lang: Lang,
-        settlement: bool,
-    ) -> Response:
-        data = await whole_body(request, limit, idle)
-        if isinstance(data, JSONResponse):
-            return data
+            def work() -> tuple[Report, list[Answer]]:
+                report = run_validation(
+                    book, io.BytesIO(data), name=name, today=dates[0], as_of=dates[1]
+                )
+                return report, answers_for(book, data, report, lang, settle=settlement)
 
-        def work() -> tuple[Report, list[Answer]]:
-            report = run_validation(
-                book, io.BytesIO(data), name=name, today=dates[0], as_of=dates[1]
-            )
-            return report, answers_for(book, data, report, lang, settle=settlement)
-
-        report, answers = await anyio.to_thread.run_sync(work, limiter=cpu)
+            report, answers = await anyio.to_thread.run_sync(work, limiter=cpu)
         return json_response(
             {
                 "verdict": report.verdict,
@@ -547,7 +540,7 @@ def create_app(
         """Parse a message (e.g. an insurer's answer): per record its type and (letter, code)
         errors with their labels, the refusal type and error percentage (as ``rulebook read``)."""
         async with streams.slots:  # a body of up to the limit, held whole: a few at once
-            data = await whole_body(request, limit, idle)
+            data = await whole_body(request, limit, body_timeout)
             if isinstance(data, JSONResponse):
                 return data
 
@@ -661,8 +654,8 @@ class Streams:
     """Bodies streamed to a validator thread of the HTTP process, at most ``slots.total_tokens``
     at once; each uses two threads at most (the validator's, and one putting a chunk in its
     pipe), taken from ``threads``, a pool of their own: sharing anyio's default pool (40
-    threads), 20 uploads of ~60 chunked at once took every thread with chunks waiting to be put
-    while no validator could start, and the service hung."""
+    threads), 60 uploads without a length at once took every thread with chunks waiting to be
+    put while no validator could start, and the service hung."""
 
     slots: anyio.CapacityLimiter
     threads: anyio.CapacityLimiter
@@ -679,27 +672,11 @@ async def validate_stream(
     name: str,
     today: dt.date | None,
     as_of: dt.date | None,
-    streams: Streams,
-    idle: float,
-) -> Report:
-    """Feed the body through a bounded pipe to the validator running in a worker thread,
-    once one of the stream slots is free (until then the body is not read)."""
-    async with streams.slots:
-        return await _validate_stream(
-            book, request, limit, name, today, as_of, streams.threads, idle
-        )
-
-
-async def _validate_stream(
-    book: Compiled,
-    request: Request,
-    limit: int,
-    name: str,
-    today: dt.date | None,
-    as_of: dt.date | None,
     threads: anyio.CapacityLimiter,
     idle: float,
 ) -> Report:
+    """Feed the body through a bounded pipe to the validator running in a worker thread
+    (both from ``threads``: see ``Streams``)."""
     pipe = BytePipe()
     outcome: dict[str, Any] = {}
 
