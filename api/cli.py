@@ -213,18 +213,16 @@ def echo_json(payload: object) -> None:
 
 def echo_pieces(pieces: Iterable[str]) -> None:
     """Text on standard output in writes of about ECHO_BATCH characters."""
-    out = click.get_text_stream("stdout")
     pending: list[str] = []
     size = 0
     for piece in pieces:
         pending.append(piece)
         size += len(piece)
         if size >= ECHO_BATCH:
-            out.write("".join(pending))
+            click.echo("".join(pending), nl=False)
             pending.clear()
             size = 0
-    out.write("".join(pending))
-    out.flush()
+    click.echo("".join(pending), nl=False)
 
 
 ECHO_BATCH = 1 << 16  # characters written at once
