@@ -145,13 +145,13 @@ def classify(
                 "'previous'/'next' cannot be used in a rule evaluated "
                 + ("at end of file" if mode == "final" else "when its group is complete")
             )
-        for problem in problems:
-            diags.append(error("bad-context", problem, rule.origin))
         if rule.per_sending and any(
             isinstance(n, ir.ZoneRef | ir.RecordText) and getattr(n, "access", "self") == "self"
             for n in outer
         ):
             problems.append("a rule 'per sending' is about the whole file, not one record's zones")
+        for problem in problems:
+            diags.append(error("bad-context", problem, rule.origin))
         phase = 1 if all(never_unknown(e) for e in exprs) else 2
         out.append(dataclasses.replace(rule, mode=mode, phase=phase))
     return out, diags
