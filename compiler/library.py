@@ -40,6 +40,12 @@ FUNCTIONS: dict[str, Signature] = {
     "zero": Signature(
         params=("raw",), result=BOOL, fr="ne contient que des zéros", nl="bevat enkel nullen"
     ),
+    "empty": Signature(
+        params=("raw",),
+        result=BOOL,
+        fr="est vide (ne contient que des zéros et des blancs)",
+        nl="is leeg (bevat enkel nullen en spaties)",
+    ),
     "present": Signature(
         params=("raw",),
         result=BOOL,

@@ -19,7 +19,7 @@ GOLDEN = ROOT / "tests" / "golden" / "errors"
 def test_check_the_shipped_rulebook() -> None:
     result = rulebook("check")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("rulebook 2026.1: 18 layouts, ")
+    assert result.stdout.startswith("rulebook 2026.2: 18 layouts, ")
     assert result.stdout.rstrip().endswith(", no diagnostics")
 
 

@@ -15,6 +15,7 @@ from validator.functions import (
     FUNCTIONS,
     bce_ok,
     digits_value,
+    empty,
     has_any,
     iban_ok,
     is_date,
@@ -205,3 +206,14 @@ def test_only_and_has_any_are_set_membership(records: list[list[int]], chars: li
     assert answer(has_any(Val(np.ascontiguousarray(text)), allowed)) == [
         any(c in wanted for c in r) for r in records
     ]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(CHARACTERS, min_size=4, max_size=4), min_size=1, max_size=8))
+@example([list(b"    "), list(b"0000"), list(b"   0"), list(b" 0 0")])  # blank, zero, both
+@example([list(b"0001"), list(b"\x10   "), list(b"\x20\x20\x20\x30"), list(b"p0 0")])
+def test_empty_is_zeros_and_blanks_only(records: list[list[int]]) -> None:
+    """A numeric reserve left empty: zeros, blanks or both (nothing else, whatever bits
+    the other characters share with them)."""
+    text = np.ascontiguousarray(np.array(records, dtype=np.uint8).T)
+    assert answer(empty(Val(text))) == [all(c in b" 0" for c in r) for r in records]

@@ -89,6 +89,13 @@ def zero(v: Val) -> Val:
     return lift(_all_are(text_of(v), DIGIT0), v)
 
 
+def empty(v: Val) -> Val:
+    """Only zeros and blanks: the empty zone as production writers leave it (zero-filled,
+    blank-filled, or both). ``c | 16`` is 48 for exactly the codes 32 and 48."""
+    t = text_of(v)
+    return lift(_all_are(t | np.uint8(16), DIGIT0), v)
+
+
 def present(v: Val) -> Val:
     t = text_of(v)
     return lift(~(_all_are(t, 32) | _all_are(t, DIGIT0)), v)
@@ -319,6 +326,7 @@ FUNCTIONS: dict[str, Callable[..., Val]] = {
     "numeric": numeric,
     "blank": blank,
     "zero": zero,
+    "empty": empty,
     "present": present,
     "is_date": is_date,
     "is_time": is_time,

@@ -36,7 +36,12 @@ Runs = tuple[tuple[int, int], ...]  # allowed characters as runs of codes: (firs
 
 DIGITS = frozenset(range(48, 58))
 ALL = frozenset(range(256))
-FUNCTION_SETS = {"numeric": DIGITS, "zero": frozenset({48}), "blank": frozenset({32})}
+FUNCTION_SETS = {
+    "numeric": DIGITS,
+    "zero": frozenset({48}),
+    "blank": frozenset({32}),
+    "empty": frozenset({32, 48}),
+}
 
 
 @dataclass(frozen=True, slots=True)
