@@ -432,7 +432,7 @@ def structured_input(compiled: Compiled, name: str, raw: bytes) -> dict[str, Any
             raise
     import jsonschema
 
-    from compiler.schema import json_schema
+    from compiler.schema import json_schema, plain_error
 
     try:
         data = json.loads(raw)
@@ -442,7 +442,9 @@ def structured_input(compiled: Compiled, name: str, raw: bytes) -> dict[str, Any
     validator = jsonschema.Draft202012Validator(
         json_schema(compiled), format_checker=jsonschema.FormatChecker()
     )
-    problems = sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
+    problems = sorted(
+        map(plain_error, validator.iter_errors(data)), key=lambda e: list(map(str, e.absolute_path))
+    )
     if problems:
         for e in problems[:20]:
             click.echo(f"rulebook: {name}: {e.json_path}: {e.message}", err=True)

@@ -16,27 +16,64 @@ from xml.sax.saxutils import quoteattr
 
 from compiler import Compiled, ir
 
-META = {"message", "as_of", "note"}
+LINE_ENDS = ("LF", "CRLF")  # generator.structured.LINE_ENDS gives their bytes
 
 
 # --------------------------------------------------------------------------- JSON Schema
 
 
 def zone_schema(zone: ir.Zone) -> dict[str, Any]:
+    """A zone's value of its type, or its characters as they are: ``{"raw": "…"}``."""
     label = f"zone {zone.zone_id}: {zone.fr}" + (f" / {zone.nl}" if zone.nl else "")
+    return {"anyOf": [typed_schema(zone), raw_schema(zone)], "description": label}
+
+
+def typed_schema(zone: ir.Zone) -> dict[str, Any]:
     if zone.kind == "A":
-        return {"type": "string", "maxLength": zone.length, "description": label}
+        return {"type": "string", "maxLength": zone.length, "pattern": PRINTABLE}
     if zone.kind == "D":
         return {
             "type": ["string", "null"],
             "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
             "format": "date",
-            "description": label,
         }
     if zone.kind == "S":
         top = 10 ** (zone.length - 1) - 1
-        return {"type": "integer", "minimum": -top, "maximum": top, "description": label}
-    return {"type": "integer", "minimum": 0, "maximum": 10**zone.length - 1, "description": label}
+        return {"type": "integer", "minimum": -top, "maximum": top}
+    return {"type": "integer", "minimum": 0, "maximum": 10**zone.length - 1}
+
+
+PRINTABLE = "^[^\\u0000-\\u001f\\u007f]*$"  # no control characters (diacritics are folded)
+BYTES = "^[\\u0000-\\u00ff]*$"  # one byte a character
+
+
+def plain_error(error: Any) -> Any:
+    """The ``jsonschema`` error to show for a zone: inside its ``anyOf``, the error of the
+    branch the value is written in (``{"raw": …}`` or a typed value), not 'not valid under
+    any of the given schemas'."""
+    if error.validator == "anyOf" and error.context:
+        branch = 1 if isinstance(error.instance, dict) else 0
+        for inner in error.context:
+            if inner.relative_schema_path and inner.relative_schema_path[0] == branch:
+                return inner
+    return error
+
+
+def raw_schema(zone: ir.Zone) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": {
+            "raw": {
+                "type": "string",
+                "maxLength": zone.length,
+                "pattern": BYTES,
+                "description": "the zone's characters as they are, one byte each "
+                "(shorter: aligned and padded like the zone); never recomputed",
+            }
+        },
+        "required": ["raw"],
+        "additionalProperties": False,
+    }
 
 
 def layout_schema(layout: ir.Layout) -> dict[str, Any]:
@@ -61,6 +98,32 @@ def json_schema(compiled: Compiled) -> dict[str, Any]:
         "message": {"const": msg.name, "description": "the message (segment 200 zone 200)"},
         "as_of": {"type": "string", "format": "date", "description": "reference date"},
         "note": {"type": "string"},
+        "line_end": {
+            "enum": list(LINE_ENDS),
+            "description": "a line break after each segment and record (none when absent)",
+        },
+        "last_line_end": {"type": "boolean", "description": "false: none after the last one"},
+        "records": {
+            "type": "array",
+            "description": "instead of the structure: every record in file order, each "
+            '{"ET20": {zones}} or {"raw": "its characters"} (a type the message does not '
+            "describe); what parse gives for records that do not fit the structure",
+            "items": {
+                "type": "object",
+                "minProperties": 1,
+                "maxProperties": 1,
+                "properties": {
+                    **{r: {"$ref": f"#/$defs/{r}"} for r in msg.records},
+                    "raw": {
+                        "type": "string",
+                        "minLength": msg.record_length,
+                        "maxLength": msg.record_length,
+                        "pattern": BYTES,
+                    },
+                },
+                "additionalProperties": False,
+            },
+        },
         **{s: {"$ref": f"#/$defs/{s}"} for s in msg.segments},
         **root["properties"],
     }
@@ -122,12 +185,49 @@ def xsd(compiled: Compiled) -> str:
     ]
     for seg in msg.segments:
         out.append(f'        <xs:element name="{seg}" type="{seg}" minOccurs="0"/>')
-    out.extend(_particles(msg, msg.productions[msg.root], "        "))
+    out.append("        <xs:choice>")
+    out.append("          <xs:sequence>")
+    out.extend(_particles(msg, msg.productions[msg.root], "            "))
+    out.append("          </xs:sequence>")
+    out.append("          <!-- or every record in file order (records out of the structure) -->")
+    out.append('          <xs:element name="records">')
+    out.append("            <xs:complexType>")
+    out.append('              <xs:choice minOccurs="0" maxOccurs="unbounded">')
+    for record in msg.records:
+        out.append(f'                <xs:element name="{record}" type="{record}"/>')
+    for name, base, facet in (
+        ("raw", "xs:string", f'<xs:pattern value="{XML_TEXT}*"/>'),
+        ("hex", "xs:hexBinary", ""),
+    ):
+        out.append(f'                <xs:element name="{name}">')
+        out.append(f'                  <xs:simpleType><xs:restriction base="{base}">')
+        out.append(f'                    <xs:length value="{msg.record_length}"/>{facet}')
+        out.append("                  </xs:restriction></xs:simpleType>")
+        out.append("                </xs:element>")
+    out.append("              </xs:choice>")
+    out.append("            </xs:complexType>")
+    out.append("          </xs:element>")
+    out.append("        </xs:choice>")
     out.extend(
         [
             "      </xs:sequence>",
             f'      <xs:attribute name="message" type="xs:string" fixed="{msg.name}"/>',
             '      <xs:attribute name="as_of" type="xs:date"/>',
+            '      <xs:attribute name="line_end">',
+            '        <xs:simpleType><xs:restriction base="xs:string">',
+            *(f'          <xs:enumeration value="{name}"/>' for name in LINE_ENDS),
+            "        </xs:restriction></xs:simpleType>",
+            "      </xs:attribute>",
+            '      <xs:attribute name="last_line_end" type="xs:boolean"/>',
+            "      <!-- records the rulebook derives that the sending has none of -->",
+            '      <xs:attribute name="none">',
+            '        <xs:simpleType><xs:list><xs:simpleType><xs:restriction base="xs:string">',
+            *(
+                f'          <xs:enumeration value="{d.record}"/>'
+                for d in compiled.record_derivations
+            ),
+            "        </xs:restriction></xs:simpleType></xs:list></xs:simpleType>",
+            "      </xs:attribute>",
             "    </xs:complexType>",
             "  </xs:element>",
         ]
@@ -168,19 +268,37 @@ def _particles(msg: ir.Message, items: tuple[ir.SItem, ...], pad: str) -> list[s
 
 
 def _layout_type(layout: ir.Layout) -> list[str]:
+    """Each zone: its value (``<name>``), or its characters as they are (``<name.raw>``;
+    ``<name.hex>`` for those XML cannot carry: control characters)."""
     out = [f'  <xs:complexType name="{layout.name}">', "    <xs:sequence>"]
     for zone in sorted(layout.zones, key=lambda z: z.offset):
-        out.append(f'      <xs:element name="{zone.name}" minOccurs="0">')
+        out.append('      <xs:choice minOccurs="0">')
+        out.append(f'        <xs:element name="{zone.name}">')
         out.append(
-            f"        <xs:annotation><xs:documentation>zone {_comment(zone.zone_id)}: "
+            f"          <xs:annotation><xs:documentation>zone {_comment(zone.zone_id)}: "
             f"{_comment(zone.fr)}</xs:documentation></xs:annotation>"
         )
-        out.append("        <xs:simpleType>")
-        out.extend("          " + line for line in _restriction(zone))
-        out.append("        </xs:simpleType>")
-        out.append("      </xs:element>")
+        out.append("          <xs:simpleType>")
+        out.extend("            " + line for line in _restriction(zone))
+        out.append("          </xs:simpleType>")
+        out.append("        </xs:element>")
+        for suffix, base, facet in (
+            ("raw", "xs:string", f'<xs:pattern value="{XML_TEXT}*"/>'),
+            ("hex", "xs:hexBinary", ""),
+        ):
+            out.append(f'        <xs:element name="{zone.name}.{suffix}">')
+            out.append(f'          <xs:simpleType><xs:restriction base="{base}">')
+            out.append(f'            <xs:maxLength value="{zone.length}"/>{facet}')
+            out.append("          </xs:restriction></xs:simpleType>")
+            out.append("        </xs:element>")
+        out.append("      </xs:choice>")
     out.extend(["    </xs:sequence>", "  </xs:complexType>"])
     return out
+
+
+# what a raw zone's characters may be in XML text: printable ASCII and latin-1 (the others,
+# control characters, go to <name.hex>); XSD writes characters as references
+XML_TEXT = "[&#x20;-&#x7E;&#xA0;-&#xFF;]"
 
 
 def _restriction(zone: ir.Zone) -> list[str]:
@@ -188,6 +306,7 @@ def _restriction(zone: ir.Zone) -> list[str]:
         return [
             '<xs:restriction base="xs:string">',
             f'  <xs:maxLength value="{zone.length}"/>',
+            '  <xs:pattern value="\\P{Cc}*"/>',  # no control characters
             "</xs:restriction>",
         ]
     if zone.kind == "D":

@@ -19,7 +19,7 @@ import numpy as np
 from compiler import Compiled, ir
 from generator.derive import Sending, fill
 from generator.encode import EncodeError, encode, encode_raw
-from generator.structured import Item, StructureError, flatten
+from generator.structured import LINE_ENDS, Item, StructureError, flatten
 
 __all__ = ["StructureError", "apply_mutations", "build", "filled_items", "generate"]
 
@@ -52,6 +52,8 @@ def apply_mutations(items: list[Item], mutations: Iterable[ir.Mutation]) -> list
 
 
 def _encode_item(compiled: Compiled, item: Item) -> bytes:
+    if item.text is not None:
+        return item.text.encode("latin-1")
     layout = compiled.layouts[item.layout]
     parts: list[bytes] = []
     for zone in layout.zones:
@@ -110,6 +112,11 @@ def filled_items(compiled: Compiled, items: list[Item], content: bytes) -> list[
     out: list[Item] = []
     offset = 0
     for item in items:
+        if item.text is not None:  # a record of no described type
+            length = compiled.message.record_length
+            out.append(Item(layout="", values={}, path=item.path, text=item.text))
+            offset += length
+            continue
         layout = compiled.layouts[item.layout]
         chars = content[offset : offset + layout.length].decode("latin-1")
         offset += layout.length
@@ -143,7 +150,31 @@ def generate(
     items = flatten(compiled, data)
     content = build(compiled, items, when)
     edits = list(mutations)
-    if not edits:
+    if edits:
+        mutated = apply_mutations(filled_items(compiled, items, content), edits)
+        content = build(compiled, mutated, when)
+    return with_line_ends(compiled, data, content)
+
+
+def with_line_ends(compiled: Compiled, data: dict[str, Any], content: bytes) -> bytes:
+    """The file with the line break ``line_end`` names after each segment and record (the
+    last one too unless ``last_line_end`` is false); unchanged without ``line_end``."""
+    name = data.get("line_end")
+    if name is None:
         return content
-    mutated = apply_mutations(filled_items(compiled, items, content), edits)
-    return build(compiled, mutated, when)
+    if name not in LINE_ENDS:
+        raise StructureError("$.line_end", f"{name!r} is not one of {', '.join(LINE_ENDS)}")
+    last = data.get("last_line_end", True)
+    if not isinstance(last, bool):
+        raise StructureError("$.last_line_end", f"{last!r} is not true or false")
+    msg = compiled.message
+    pieces: list[bytes] = []
+    pos = 0
+    for segment in msg.segments:
+        length = compiled.layouts[segment].length
+        pieces.append(content[pos : pos + length])
+        pos += length
+    size = msg.record_length
+    pieces.extend(content[start : start + size] for start in range(pos, len(content), size))
+    sep = LINE_ENDS[name]
+    return sep.join(pieces) + (sep if last else b"")

@@ -2,8 +2,9 @@
 
 Input: a zone (kind, length) and a structured value (int, str, ISO date).
 Output: exactly ``zone.length`` ASCII bytes: N right-aligned zero-filled, A left-aligned
-blank-filled, S sign + digits, D ``YYYYMMDD``. ``raw`` text is placed as given (aligned and
-padded like the zone) so that test files can hold deliberately wrong characters.
+blank-filled printable text, S sign + digits, D ``YYYYMMDD``. ``raw`` text is placed as given
+(aligned and padded like the zone, one byte per character) so that files can hold the
+characters real files have and test files deliberately wrong ones.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ def encode(zone: ir.Zone, value: Any) -> bytes:
         text = ascii_text(str(value))
         if not text.isascii():
             raise EncodeError(f"{value!r} has characters outside ASCII")
+        if not text.isprintable():
+            raise EncodeError(f"{value!r} has control characters (a zone holds printable text)")
         if len(text) > zone.length:
             raise EncodeError(f"{value!r} is longer than {zone.length} characters")
         return text.ljust(zone.length).encode("ascii")
@@ -47,7 +50,7 @@ def encode(zone: ir.Zone, value: Any) -> bytes:
         if len(digits) > zone.length - 1:
             raise EncodeError(f"{value} does not fit {zone.length - 1} digits")
         return (("-" if value < 0 else "+") + digits.zfill(zone.length - 1)).encode("ascii")
-    if isinstance(value, str) and value.isdigit():
+    if isinstance(value, str) and value.isascii() and value.isdigit():
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise EncodeError(f"expected a non-negative whole number, got {value!r}")
@@ -66,7 +69,7 @@ def _date(zone: ir.Zone, value: Any) -> bytes:
         text = value.replace("-", "") if len(value) == 10 else value
     else:
         raise EncodeError(f"expected a date YYYY-MM-DD, got {value!r}")
-    if len(text) != zone.length or not text.isdigit():
+    if len(text) != zone.length or not (text.isascii() and text.isdigit()):
         raise EncodeError(f"expected a date YYYY-MM-DD, got {value!r}")
     return text.encode("ascii")
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from compiler import Compiled, ir
+from generator.encode import EncodeError, encode
 
 
 class StructureError(ValueError):
@@ -25,6 +26,12 @@ class StructureError(ValueError):
         self.message = message
 
 
+RAW = "raw"  # a zone written as it is: {"raw": "   00000"}
+LINE_ENDS = {"LF": b"\n", "CRLF": b"\r\n"}  # "line_end": what follows each segment and record
+META = {"message", "as_of", "note", "line_end", "last_line_end"}
+FLAT = "records"  # the flat form: every record in file order, for records out of the structure
+
+
 @dataclass(slots=True)
 class Item:
     """One record or segment to write: its layout, its zone values, where it came from."""
@@ -34,20 +41,7 @@ class Item:
     path: str
     raw: dict[str, str] = field(default_factory=dict)  # zone -> characters written as given
     frozen: set[str] = field(default_factory=set)  # zones the generator must not fill
-
-
-def _records_of(items: tuple[ir.SItem, ...], compiled: Compiled) -> set[str]:
-    found: set[str] = set()
-    for it in items:
-        if isinstance(it, ir.SRef):
-            if it.is_group:
-                found |= _records_of(compiled.message.productions[it.name], compiled)
-            else:
-                found.add(it.name)
-        else:
-            for option in it.options:
-                found |= _records_of(option, compiled)
-    return found
+    text: str | None = None  # a record of no described type: its characters, written as given
 
 
 def _keys_of(items: tuple[ir.SItem, ...]) -> set[str]:
@@ -70,7 +64,7 @@ def add_derived_records(compiled: Compiled, data: dict[str, Any]) -> dict[str, A
         holder = next(
             (it for it in root if isinstance(it, ir.SRef) and it.name == derivation.record), None
         )
-        if holder is None or out.get(derivation.record):
+        if holder is None or derivation.record in out:  # given, even as none ([]): as given
             continue
         keys: set[int] = set()
         for item in flatten(compiled, out, add_derived=False):
@@ -87,17 +81,48 @@ def flatten(compiled: Compiled, data: dict[str, Any], *, add_derived: bool = Tru
     """Records (and segments) of a structured sending, in file order."""
     if not isinstance(data, dict):
         raise StructureError("$", "a sending is a JSON object")
-    if add_derived:
-        data = add_derived_records(compiled, data)
     msg = compiled.message
     items: list[Item] = []
     for seg in msg.segments:
         items.append(_record(compiled, seg, data.get(seg), f"$.{seg}", mandatory=True))
-    allowed = {*msg.segments, *_keys_of(msg.productions[msg.root]), "message", "as_of", "note"}
+    if FLAT in data:
+        for key in data:
+            if key not in (FLAT, *msg.segments, *META):
+                raise StructureError(f"$.{key}", f"beside '{FLAT}', which lists every record")
+        items.extend(_flat(compiled, data[FLAT]))
+        return items
+    if add_derived:
+        data = add_derived_records(compiled, data)
+    allowed = {*msg.segments, *_keys_of(msg.productions[msg.root]), *META}
     for key in data:
         if key not in allowed:
             raise StructureError(f"$.{key}", f"not an element of message {msg.name}")
     _walk(compiled, msg.productions[msg.root], data, "$", items)
+    return items
+
+
+def _flat(compiled: Compiled, entries: Any) -> list[Item]:
+    """The records of the flat form, in file order: each ``{"ET20": {zones}}``, or
+    ``{"raw": "…"}`` for a record of a type the message does not describe."""
+    msg = compiled.message
+    if not isinstance(entries, list):
+        raise StructureError(f"$.{FLAT}", "a list of records")
+    items: list[Item] = []
+    for index, entry in enumerate(entries):
+        path = f"$.{FLAT}[{index}]"
+        if not isinstance(entry, dict) or len(entry) != 1:
+            raise StructureError(path, 'a record is {"ET20": {zones}} or {"raw": "characters"}')
+        ((name, value),) = entry.items()
+        if name == RAW:
+            if not isinstance(value, str) or len(value) != msg.record_length:
+                raise StructureError(path, f"a record of {msg.record_length} characters")
+            if any(ord(c) > 255 for c in value):
+                raise StructureError(path, "characters that are not one byte (over U+00FF)")
+            items.append(Item(layout="", values={}, path=path, text=value))
+        elif name in msg.records:
+            items.append(_record(compiled, name, value, f"{path}.{name}", mandatory=True))
+        else:
+            raise StructureError(f"{path}.{name}", f"not a record of message {msg.name}")
     return items
 
 
@@ -107,10 +132,31 @@ def _record(compiled: Compiled, name: str, value: Any, path: str, *, mandatory: 
     if not isinstance(value, dict):
         raise StructureError(path, f"{name} is an object of zone values")
     layout = compiled.layouts[name]
-    for zone in value:
-        if zone not in layout.by_name:
-            raise StructureError(f"{path}.{zone}", f"{name} has no zone named {zone!r}")
-    return Item(layout=name, values=dict(value), path=path)
+    item = Item(layout=name, values={}, path=path)
+    for zone_name, zone_value in value.items():
+        zone = layout.by_name.get(zone_name)
+        if zone is None:
+            raise StructureError(f"{path}.{zone_name}", f"{name} has no zone named {zone_name!r}")
+        if isinstance(zone_value, dict):
+            item.raw[zone_name] = raw_text(zone, zone_value, f"{path}.{zone_name}")
+            item.frozen.add(zone_name)
+        else:
+            item.values[zone_name] = zone_value
+    return item
+
+
+def raw_text(zone: ir.Zone, value: dict[str, Any], path: str) -> str:
+    """The characters of a zone given as ``{"raw": "..."}``: one character per byte (code
+    points 0-255, the bytes of latin-1), at most the zone's length (shorter: aligned and
+    padded like the zone)."""
+    text = value.get(RAW)
+    if set(value) != {RAW} or not isinstance(text, str):
+        raise StructureError(path, 'a zone is a value or {"raw": "its characters"}')
+    if len(text) > zone.length:
+        raise StructureError(path, f"{text!r} is longer than the zone ({zone.length})")
+    if any(ord(c) > 255 for c in text):
+        raise StructureError(path, f"{text!r} has characters that are not one byte (over U+00FF)")
+    return text
 
 
 def _walk(
@@ -170,21 +216,39 @@ def choose(compiled: Compiled, alt: ir.SAlt, obj: dict[str, Any]) -> tuple[ir.SI
     return best
 
 
+def digits(text: str) -> bool:
+    """ASCII digits only (``str.isdigit`` also takes '²' and other Unicode digits)."""
+    return text.isascii() and text.isdigit()
+
+
 def json_value(zone: ir.Zone, text: str) -> Any:
-    """The structured value of a zone's characters (ints for numbers, ISO dates, strings)."""
+    """The typed value a zone's characters read as (ints for numbers, amounts in cents, ISO
+    dates, texts), or None when they read as no value of the zone's type."""
     if zone.kind == "A":
         return text.rstrip(" ")
     if zone.kind == "S":
-        if text[:1] in "+-" and text[1:].isdigit():
+        if text[:1] in ("+", "-") and digits(text[1:]):
             return int(text[1:]) * (-1 if text[0] == "-" else 1)
-        return text
-    if not text.isdigit():
-        return text
+        return None
+    if not digits(text):
+        return None
     if zone.kind == "D":
-        if text == "0" * 8:
-            return None
         try:
             return dt.date(int(text[:4]), int(text[4:6]), int(text[6:])).isoformat()
         except ValueError:
-            return text
+            return None
     return int(text)
+
+
+def zone_value(zone: ir.Zone, text: str) -> Any:
+    """The structured form of a zone's characters: its typed value when writing that value
+    gives back exactly these characters (None: the empty zone, left out), else
+    ``{"raw": text}``: blanks in a number, a sign in a reserve, letters in a numeric zone,
+    diacritics, control characters, an impossible date are all carried as they are."""
+    value = json_value(zone, text)
+    try:
+        if encode(zone, value) == text.encode("latin-1"):
+            return value
+    except EncodeError:
+        pass
+    return {RAW: text}

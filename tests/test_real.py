@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import io
 from pathlib import Path
 
 import pytest
 
 from answer import read_message
 from compiler import Compiled
+from generator import generate
+from generator.parse import to_structured
 from validator import validate
 from validator.report import Report
 
@@ -108,3 +111,79 @@ def test_real_answers_are_read(compiled: Compiled, name: str) -> None:
     )
     assert [(r.record_type, r.index, list(r.errors)) for r in message.records] == records
     assert all(errors == () for _, errors in message.segments)
+
+
+CONTEXT = "context: the fragment placed in a generated sending is not numbered or linked to it"
+SYNTHETIC = "synthetic test data of the writer's own tests"
+FRAGMENTS: dict[str, tuple[str, dict[str, str]]] = {
+    "record20_empty_ET20.txt": (
+        "baseline",
+        {
+            "200210": CONTEXT,
+            "200812": CONTEXT,
+            "201412": CONTEXT,
+            "200411": SYNTHETIC + ": an ambulatory invoice (type 3) with an admission hour,",
+            "200511": "admission and discharge dates, each refused by an explicit official",
+            "200611": "label ('présente et type de facture = 3, 6 ou 9')",
+            "200802": SYNTHETIC + ": beneficiary 97, no valid NISS",
+            "201402": SYNTHETIC + ": establishment 10000000000, no valid NIHII",
+            "202403": SYNTHETIC + ": invoice number 0",
+        },
+    ),
+    **{
+        name: (
+            "hospital",
+            {
+                "300210": CONTEXT,
+                "300812": CONTEXT,
+                "302701": "The rulebook does not move: the writer writes zone 27 (personal share)",
+                "302705": "as '0' then blanks, and the official labels say explicitly that it "
+                "must be a sign then digits ('non numérique', 'première position différente "
+                "de + ou -'). Its zone 24-25, written the same way, has no rule.",
+            },
+        )
+        for name in (
+            "record30_empty_ET30.txt",
+            "record30_withData_ET30.txt",
+            "record30_withIncontinentCode_ET30.txt",
+        )
+    },
+    **{
+        name: (
+            "baseline",
+            {
+                "500210": CONTEXT,
+                "500812": CONTEXT,
+                "501502": SYNTHETIC + ": provider numbers without a valid NIHII check digit",
+            },
+        )
+        for name in (
+            "record50_empty_ET50.txt",
+            "record50_withMMData_ET50.txt",
+            "record50_withRHData_ET50.txt",
+        )
+    },
+}
+
+
+@pytest.mark.parametrize("name", sorted(FRAGMENTS))
+def test_writer_fragments(compiled: Compiled, name: str) -> None:
+    """Records written by a production writer (freehealth-connector's, for rest homes and
+    medical houses), each put in place of the first record of its type in a generated sending:
+    the file parses and regenerates to the same bytes (the writer's blanks and its '0' then
+    blanks are carried as written), and the findings on the fragment are exactly those
+    explained here - none is a reserve, filler or format convention of the writer that no
+    official text refuses."""
+    fragment = (REAL / "fhc-beoogo" / name).read_bytes()
+    scenario, explained = FRAGMENTS[name]
+    today = dt.date(2026, 11, 1)
+    base = generate(compiled, compiled.scenarios[scenario], today=today)
+    head = sum(compiled.layouts[s].length for s in compiled.message.segments)
+    size = compiled.message.record_length
+    records = [base[i : i + size] for i in range(head, len(base), size)]
+    place = next(k for k, r in enumerate(records) if r[:2] == fragment[:2])
+    records[place] = fragment
+    data = base[:head] + b"".join(records)
+    assert generate(compiled, to_structured(compiled, data, name), today=today) == data
+    report = validate(compiled, io.BytesIO(data), today=today)
+    assert {f.code for f in report.findings if f.record == place + 1} == set(explained)
