@@ -39,7 +39,8 @@ from answer import ReadError as ReadFailure
 from api.batch import Batcher
 from api.pipe import DEFAULT_BODY_TIMEOUT, DEFAULT_STREAMS, BytePipe, PipeAborted
 from compiler import Compiled, ir, load_compiled
-from publish.site import TEXTS, Site
+from publish.site import Site
+from publish.texts import TEXTS
 from validator import validate as run_validation
 from validator.json_stream import json_text
 from validator.report import Report

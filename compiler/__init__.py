@@ -58,6 +58,7 @@ class Compiled:
     record_derivations: tuple[ir.RecordDerivation, ...] = ()
     amounts: ir.Amounts | None = None
     questions: tuple[ir.Question, ...] = ()
+    tolerances: tuple[ir.Tolerance, ...] = ()
     warnings: tuple[Diagnostic, ...] = ()
     by_record: dict[str, tuple[ir.Rule, ...]] = field(default_factory=dict, compare=False)
 
@@ -165,6 +166,7 @@ def compile_rulebook(book: Rulebook) -> Compiled:
         record_derivations=tuple(lowered.record_derivations),
         amounts=lowered.amounts,
         questions=tuple(lowered.questions),
+        tolerances=tuple(lowered.tolerances),
         warnings=tuple(d for d in diags if not d.is_error),
     )
 

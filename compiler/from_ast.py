@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field, replace
 
-from compiler import ir
+from compiler import documents, ir
 from compiler.expressions import Ctx, ExprLowerer, date_int
 from rulebook import syntax as s
 from rulebook.check import period_bounds, zone_numbers
@@ -39,6 +39,7 @@ class Lowered:
     releases: list[ir.Release] = field(default_factory=list)
     amounts: ir.Amounts | None = None
     questions: list[ir.Question] = field(default_factory=list)
+    tolerances: list[ir.Tolerance] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
 
@@ -100,24 +101,9 @@ class Lowerer:
         for amounts in (i for i in items if isinstance(i, s.AmountsDecl)):
             self.amounts(amounts)
         codes = {i.code for i in items if isinstance(i, s.RuleDecl)}
-        for q in (i for i in items if isinstance(i, s.QuestionDecl)):
-            for code in q.codes:
-                if code not in codes:
-                    self.diags.append(
-                        error(
-                            "unknown-code", f"question about {code}: no rule has this code", q.span
-                        )
-                    )
-            self.out.questions.append(
-                ir.Question(
-                    fr=q.labels.fr or "",
-                    nl=q.labels.nl or "",
-                    answer_fr=q.answer.fr or "",
-                    answer_nl=q.answer.nl or "",
-                    codes=q.codes,
-                    origin=q.span,
-                )
-            )
+        self.out.questions = documents.questions(items, codes, self.diags)
+        params = {i.name for i in items if isinstance(i, s.ParamDecl)}
+        self.out.tolerances = documents.tolerances(items, codes, params, self.diags)
         for item in items:
             if isinstance(item, s.TableDecl):
                 self.table(item)

@@ -236,6 +236,24 @@ class Question:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Tolerance:
+    """A reading of the instructions more liberal than their words, or a choice where sources
+    disagree, with its evidence; attached to rules by code, by the functions they call, and to
+    parameters."""
+
+    fr: str
+    nl: str
+    reading_fr: str
+    reading_nl: str
+    evidence_fr: str
+    evidence_nl: str
+    codes: tuple[str, ...]
+    functions: tuple[str, ...]
+    params: tuple[str, ...]
+    origin: Span = _origin()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Account:
     """A financial account and the value of a line's account zone that designates it."""
 

@@ -20,120 +20,11 @@ from functools import cached_property
 
 from compiler import Compiled, ir
 from compiler.dump import day
+from publish import tolerances
+from publish.texts import TEXTS
 from publish.words import Words
 
 MISSING = "MISSING"
-
-TEXTS: dict[str, dict[str, str]] = {
-    "fr": {
-        "title": "Instructions de facturation électronique (eFact 920000)",
-        "rulebook": "Règles version",
-        "releases": "Versions publiées",
-        "version": "Version",
-        "published": "Publiée le",
-        "applies": "D'application le",
-        "messages": "Messages",
-        "records": "Enregistrements et segments",
-        "rules": "Règles",
-        "changelog": "Modifications",
-        "questions": "Questions et réponses",
-        "zone": "Zone",
-        "name": "Nom",
-        "label": "Libellé",
-        "type": "Type",
-        "length": "Longueur",
-        "positions": "Positions",
-        "code": "Code",
-        "letter": "Lettre",
-        "record": "Enregistrement",
-        "condition": "Condition",
-        "when": "S'applique lorsque",
-        "always": "toujours",
-        "period": "Période de validité",
-        "from": "à partir du",
-        "until": "jusqu'au",
-        "unlimited": "sans limite",
-        "governed": "Date déterminant la version",
-        "source": "Source",
-        "note": "Note",
-        "answer": "Réponse",
-        "about": "Règles concernées",
-        "structure": "Structure",
-        "segments": "Segments",
-        "record_length": "Longueur des enregistrements",
-        "starts": "Nouvelles versions de règles",
-        "ends": "Règles qui ne s'appliquent plus",
-        "values": "Tables et paramètres",
-        "in_force": "version en vigueur",
-        "since": "À partir du",
-        "none": "Aucune",
-        "home": "Accueil",
-        "language": "Nederlands",
-        "letter_B": "bloquante : l'envoi est rejeté",
-        "letter_F": "la facture est refusée",
-        "letter_R": "la ligne est refusée",
-        "letter_S": "signalement",
-        "letter_E": "avertissement",
-        "kind_N": "numérique",
-        "kind_A": "alphanumérique",
-        "kind_S": "montant signé",
-        "kind_D": "date",
-    },
-    "nl": {
-        "title": "Instructies voor de elektronische facturatie (eFact 920000)",
-        "rulebook": "Regels versie",
-        "releases": "Gepubliceerde versies",
-        "version": "Versie",
-        "published": "Gepubliceerd op",
-        "applies": "Van toepassing op",
-        "messages": "Berichten",
-        "records": "Records en segmenten",
-        "rules": "Regels",
-        "changelog": "Wijzigingen",
-        "questions": "Vragen en antwoorden",
-        "zone": "Zone",
-        "name": "Naam",
-        "label": "Omschrijving",
-        "type": "Type",
-        "length": "Lengte",
-        "positions": "Posities",
-        "code": "Code",
-        "letter": "Letter",
-        "record": "Record",
-        "condition": "Voorwaarde",
-        "when": "Van toepassing wanneer",
-        "always": "altijd",
-        "period": "Geldigheidsperiode",
-        "from": "vanaf",
-        "until": "tot en met",
-        "unlimited": "onbeperkt",
-        "governed": "Datum die de versie bepaalt",
-        "source": "Bron",
-        "note": "Opmerking",
-        "answer": "Antwoord",
-        "about": "Betrokken regels",
-        "structure": "Structuur",
-        "segments": "Segmenten",
-        "record_length": "Lengte van de records",
-        "starts": "Nieuwe versies van regels",
-        "ends": "Regels die niet meer gelden",
-        "values": "Tabellen en parameters",
-        "in_force": "geldende versie",
-        "since": "Vanaf",
-        "none": "Geen",
-        "home": "Startpagina",
-        "language": "Français",
-        "letter_B": "blokkerend: de zending wordt verworpen",
-        "letter_F": "de factuur wordt geweigerd",
-        "letter_R": "de lijn wordt geweigerd",
-        "letter_S": "signalering",
-        "letter_E": "waarschuwing",
-        "kind_N": "numeriek",
-        "kind_A": "alfanumeriek",
-        "kind_S": "bedrag met teken",
-        "kind_D": "datum",
-    },
-}
 
 STYLE = (
     "body{font-family:sans-serif;max-width:70em;margin:2em auto;padding:0 1em;line-height:1.4}"
@@ -169,6 +60,7 @@ class Site:
             f'<a href="{up}rules/index.html">{esc(self.t["rules"])}</a>'
             f'<a href="{up}changelog.html">{esc(self.t["changelog"])}</a>'
             f'<a href="{up}questions.html">{esc(self.t["questions"])}</a>'
+            f'<a href="{up}tolerances.html">{esc(self.t["tolerances"])}</a>'
             f'<a href="{up}../{other}/index.html" lang="{other}">'
             f"{esc(self.t['language'])}</a></nav>"
         )
@@ -215,6 +107,7 @@ class Site:
             "rules/index.html": self.rules_index(),
             "changelog.html": self.changelog(),
             "questions.html": self.questions(),
+            "tolerances.html": tolerances.page(self),
         }
         for msg in self.compiled.messages.values():
             out[f"messages/{msg.name}.html"] = self.message(msg)

@@ -408,6 +408,14 @@ def check_labels(book: Rulebook) -> Iterator[Diagnostic]:
                         "a question and its answer need French and Dutch texts",
                         item.span,
                     )
+        elif isinstance(item, s.ToleranceDecl):
+            for labels in (item.labels, item.reading, item.evidence):
+                if not labels.fr or not labels.nl:
+                    yield error(
+                        "missing-label",
+                        "a tolerance, its reading and its evidence need French and Dutch texts",
+                        item.span,
+                    )
         elif isinstance(item, s.AmountsDecl):
             spans = [(item.labels, item.span), *((a.labels, a.span) for a in item.accounts)]
             for labels, span in spans:

@@ -49,6 +49,7 @@ ITEM_KEYWORDS = frozenset(
         "derive",
         "amounts",
         "question",
+        "tolerance",
     }
 )
 

@@ -265,6 +265,23 @@ class QuestionDecl:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ToleranceDecl:
+    """``tolerance "…" / "…" reading "…" / "…" evidence "…" / "…" rules CODE, …
+    functions NAME, … parameters NAME, …``: where the rulebook reads the instructions more
+    liberally than their words, or chooses where sources disagree, and the evidence for it;
+    published with the rules, the rules calling the functions, and the parameters it names."""
+
+    labels: Labels
+    reading: Labels
+    evidence: Labels
+    codes: tuple[str, ...]
+    functions: tuple[str, ...]
+    params: tuple[str, ...]
+    note: str | None = None
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class AccountDecl:
     """``account "A" = 0``: an account and the value of the line's account zone that means it."""
 
@@ -547,6 +564,7 @@ Item = (
     | MessageDecl
     | AmountsDecl
     | QuestionDecl
+    | ToleranceDecl
     | TableDecl
     | ParamDecl
     | CharmapDecl

@@ -338,6 +338,29 @@ class AstBuilder:
             span=self.span(tree),
         )
 
+    def _item_tolerance(self, tree: PTree) -> s.ToleranceDecl:
+        def labels(clause: str) -> s.Labels:
+            found = self._first(tree, clause)
+            return self._labels(self._first(found, "labels")) if found else s.Labels()
+
+        def names(clause: str) -> tuple[str, ...]:
+            return tuple(str(t) for c in self._trees(tree, clause) for t in self._tokens(c, "NAME"))
+
+        return s.ToleranceDecl(
+            labels=self._labels(self._first(tree, "labels")),
+            reading=labels("t_reading"),
+            evidence=labels("t_evidence"),
+            codes=tuple(
+                self._code(c)
+                for clause in self._trees(tree, "t_rules")
+                for c in self._trees(clause, "code")
+            ),
+            functions=names("t_functions"),
+            params=names("t_parameters"),
+            note=self._note(tree),
+            span=self.span(tree),
+        )
+
     def _item_amounts(self, tree: PTree) -> s.AmountsDecl:
         by = self._first(tree, "amounts_by")
         lines = self._first(tree, "amounts_lines")

@@ -15,7 +15,9 @@ from fastapi.testclient import TestClient
 from api.service import create_app
 from benchmarks.local_server import local_server
 from compiler import Compiled
-from publish.site import MISSING, TEXTS, Site
+from publish.site import MISSING, Site
+from publish.texts import TEXTS
+from publish.tolerances import calls
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
@@ -136,3 +138,26 @@ def test_in_a_real_browser(compiled: Compiled, browser: object) -> None:
         page.click('a[href="../layouts/ET20.html"]')
         assert "destination_mutuality" in page.inner_text("table")
         page.close()
+
+
+def test_tolerances_and_parameters_are_published(
+    compiled: Compiled, sites: dict[str, dict[str, str]]
+) -> None:
+    """Every tolerance with its reading and evidence in each language, the rules it concerns
+    (those calling 'empty' found in the rules themselves), and every parameter with its
+    choices, its value and the tolerance that explains it."""
+    fr, nl = (" ".join(text_of(sites[lang]["tolerances.html"]).split()) for lang in ("fr", "nl"))
+    assert len(compiled.tolerances) >= 8
+    for t in compiled.tolerances:
+        assert all(x in fr for x in (t.fr, t.reading_fr, t.evidence_fr))
+        assert all(x in nl and x not in fr for x in (t.nl, t.reading_nl, t.evidence_nl))
+    linked = set(re.findall(r"rules/([\w-]+)\.html", sites["fr"]["tolerances.html"]))
+    reading_empty = {r.code for r in compiled.rules if calls(r, ("empty",))}
+    assert len(reading_empty) >= 130 and reading_empty <= linked
+    assert {"104709", "905409", "412-11", "512-11", "805501"} <= linked
+    for name, param in compiled.params.items():
+        assert name in fr and param.fr in fr and param.nl in nl
+    assert re.search(
+        r"control_digit_offset Décalage ajouté .*? 0, 10 à partir du 2000-01-01: 0 Chiff", fr
+    )
+    assert "à partir du 2000-01-01: 5 %" in fr and "vanaf 2000-01-01: 5 %" in nl

@@ -16,7 +16,17 @@ from typing import Any
 from compiler import Compiled, ir
 from compiler.dump import day, expr
 
-KINDS = ("rule", "table", "parameter", "layout", "message", "code", "question", "amounts")
+KINDS = (
+    "rule",
+    "table",
+    "parameter",
+    "layout",
+    "message",
+    "code",
+    "question",
+    "tolerance",
+    "amounts",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +114,8 @@ def diff(old: Compiled, new: Compiled) -> Diff:
     out.items.extend(_layouts(old, new))
     out.items.extend(_codes(old, new))
     out.items.extend(_messages(old, new))
-    out.items.extend(_questions(old, new))
+    out.items.extend(_by_title("question", old.questions, new.questions, _question_fields))
+    out.items.extend(_by_title("tolerance", old.tolerances, new.tolerances, _tolerance_fields))
     out.items.extend(_amounts(old, new))
     return out
 
@@ -347,32 +358,51 @@ def _messages(old: Compiled, new: Compiled) -> list[Item]:
     return items
 
 
-def _questions(old: Compiled, new: Compiled) -> list[Item]:
-    """Questions by their French text: added, removed, or with another answer or rules."""
+def _question_fields(q: ir.Question) -> dict[str, Any]:
+    return {
+        "question nl": q.nl,
+        "answer fr": q.answer_fr,
+        "answer nl": q.answer_nl,
+        "rules": list(q.codes),
+    }
 
-    def fields(q: ir.Question) -> dict[str, Any]:
-        return {
-            "question nl": q.nl,
-            "answer fr": q.answer_fr,
-            "answer nl": q.answer_nl,
-            "rules": list(q.codes),
-        }
 
-    a = {q.fr: q for q in old.questions}
-    b = {q.fr: q for q in new.questions}
+def _tolerance_fields(t: ir.Tolerance) -> dict[str, Any]:
+    return {
+        "tolerance nl": t.nl,
+        "reading fr": t.reading_fr,
+        "reading nl": t.reading_nl,
+        "evidence fr": t.evidence_fr,
+        "evidence nl": t.evidence_nl,
+        "rules": list(t.codes),
+        "functions": list(t.functions),
+        "parameters": list(t.params),
+    }
+
+
+def _by_title(
+    kind: str,
+    old: tuple[ir.Question, ...] | tuple[ir.Tolerance, ...],
+    new: tuple[ir.Question, ...] | tuple[ir.Tolerance, ...],
+    fields: Any,
+) -> list[Item]:
+    """Questions or tolerances by their French title: added, removed, or changed field by
+    field."""
+    a = {x.fr: x for x in old}
+    b = {x.fr: x for x in new}
     items = []
     for text in sorted(a.keys() | b.keys()):
-        qa, qb = a.get(text), b.get(text)
-        q = qb if qb is not None else qa
-        assert q is not None
-        where = f"{q.origin.file}:{q.origin.line}" if q.origin else None
-        if qa is None or qb is None:
-            items.append(Item("question", text, "added" if qa is None else "removed", source=where))
+        xa, xb = a.get(text), b.get(text)
+        x = xb if xb is not None else xa
+        assert x is not None
+        where = f"{x.origin.file}:{x.origin.line}" if x.origin else None
+        if xa is None or xb is None:
+            items.append(Item(kind, text, "added" if xa is None else "removed", source=where))
             continue
-        fa, fb = fields(qa), fields(qb)
+        fa, fb = fields(xa), fields(xb)
         changes = tuple(Change(k, fa[k], fb[k]) for k in fa if fa[k] != fb[k])
         if changes:
-            items.append(Item("question", text, "changed", changes, where))
+            items.append(Item(kind, text, "changed", changes, where))
     return items
 
 
