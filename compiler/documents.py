@@ -15,6 +15,7 @@ from compiler import ir
 from compiler.library import FUNCTIONS
 from rulebook import syntax as s
 from rulebook.diagnostics import Diagnostic, did_you_mean, error
+from rulebook.spans import Span
 
 
 def questions(
@@ -22,11 +23,7 @@ def questions(
 ) -> list[ir.Question]:
     found = []
     for q in (i for i in items if isinstance(i, s.QuestionDecl)):
-        for code in q.codes:
-            if code not in codes:
-                diags.append(
-                    error("unknown-code", f"question about {code}: no rule has this code", q.span)
-                )
+        diags.extend(_unknown_codes("question", q.codes, codes, q.span))
         found.append(
             ir.Question(
                 fr=q.labels.fr or "",
@@ -45,11 +42,7 @@ def tolerances(
 ) -> list[ir.Tolerance]:
     found = []
     for t in (i for i in items if isinstance(i, s.ToleranceDecl)):
-        for code in t.codes:
-            if code not in codes:
-                diags.append(
-                    error("unknown-code", f"tolerance about {code}: no rule has this code", t.span)
-                )
+        diags.extend(_unknown_codes("tolerance", t.codes, codes, t.span))
         for name in t.functions:
             if name not in FUNCTIONS:
                 diags.append(
@@ -82,3 +75,13 @@ def tolerances(
             )
         )
     return found
+
+
+def _unknown_codes(
+    kind: str, named: tuple[str, ...], codes: set[str], span: Span
+) -> list[Diagnostic]:
+    return [
+        error("unknown-code", f"{kind} about {code}: no rule has this code", span)
+        for code in named
+        if code not in codes
+    ]

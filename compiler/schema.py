@@ -195,15 +195,7 @@ def xsd(compiled: Compiled) -> str:
     out.append('              <xs:choice minOccurs="0" maxOccurs="unbounded">')
     for record in msg.records:
         out.append(f'                <xs:element name="{record}" type="{record}"/>')
-    for name, base, facet in (
-        ("raw", "xs:string", f'<xs:pattern value="{XML_TEXT}*"/>'),
-        ("hex", "xs:hexBinary", ""),
-    ):
-        out.append(f'                <xs:element name="{name}">')
-        out.append(f'                  <xs:simpleType><xs:restriction base="{base}">')
-        out.append(f'                    <xs:length value="{msg.record_length}"/>{facet}')
-        out.append("                  </xs:restriction></xs:simpleType>")
-        out.append("                </xs:element>")
+    out.extend(_as_written("", f'<xs:length value="{msg.record_length}"/>', " " * 16))
     out.append("              </xs:choice>")
     out.append("            </xs:complexType>")
     out.append("          </xs:element>")
@@ -282,17 +274,25 @@ def _layout_type(layout: ir.Layout) -> list[str]:
         out.extend("            " + line for line in _restriction(zone))
         out.append("          </xs:simpleType>")
         out.append("        </xs:element>")
-        for suffix, base, facet in (
-            ("raw", "xs:string", f'<xs:pattern value="{XML_TEXT}*"/>'),
-            ("hex", "xs:hexBinary", ""),
-        ):
-            out.append(f'        <xs:element name="{zone.name}.{suffix}">')
-            out.append(f'          <xs:simpleType><xs:restriction base="{base}">')
-            out.append(f'            <xs:maxLength value="{zone.length}"/>{facet}')
-            out.append("          </xs:restriction></xs:simpleType>")
-            out.append("        </xs:element>")
+        out.extend(_as_written(f"{zone.name}.", f'<xs:maxLength value="{zone.length}"/>', " " * 8))
         out.append("      </xs:choice>")
     out.extend(["    </xs:sequence>", "  </xs:complexType>"])
+    return out
+
+
+def _as_written(prefix: str, length: str, pad: str) -> list[str]:
+    """The elements ``PREFIXraw`` (characters XML can carry) and ``PREFIXhex`` (their bytes in
+    hexadecimal), each of the given length facet."""
+    out = []
+    for suffix, base, facet in (
+        ("raw", "xs:string", f'<xs:pattern value="{XML_TEXT}*"/>'),
+        ("hex", "xs:hexBinary", ""),
+    ):
+        out.append(f'{pad}<xs:element name="{prefix}{suffix}">')
+        out.append(f'{pad}  <xs:simpleType><xs:restriction base="{base}">')
+        out.append(f"{pad}    {length}{facet}")
+        out.append(f"{pad}  </xs:restriction></xs:simpleType>")
+        out.append(f"{pad}</xs:element>")
     return out
 
 
