@@ -6,9 +6,10 @@ Output: ``cut`` gives the segments and the records (layout name or None, bytes),
 structure declares them (groups as objects, repeated elements as lists), every zone with its
 value, or ``{"raw": …}`` where its characters are not the canonical form of its type or a
 derived zone differs from what the generator computes (``as_written``). The structure is
-matched deterministically, one record of look-ahead (the structures of the format are LL(1)):
-a record that does not fit, or a file cut short, raises ``ParseError`` with its place. For
-every file it reads, valid or not, ``generate(to_structured(file))`` gives back the same bytes.
+matched deterministically, one record of look-ahead (the structures of the format are LL(1));
+records that do not fit it are listed flat, in file order. A file that cannot be cut into
+whole segments and records raises ``ParseError`` with the place. For every file it reads,
+valid or not, ``generate(to_structured(file))`` gives back the same bytes.
 """
 
 from __future__ import annotations
