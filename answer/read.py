@@ -12,11 +12,11 @@ A message the rulebook cannot parse raises ``ReadError`` with its place (positio
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
 from compiler import Compiled, ir
+from generator.structured import digits, json_value
 
 
 class ReadError(ValueError):
@@ -239,17 +239,10 @@ def _pair_errors(compiled: Compiled, block: ir.Layout, tail: bytes) -> list[Erro
 
 
 def _value(zone: ir.Zone, raw: bytes) -> Any:
+    """A zone's typed value (``generator.structured.json_value``), else its characters."""
     text = raw.decode("latin-1")
-    if zone.kind == "A":
-        return text.rstrip()
-    if zone.kind == "S" and text[1:].isdigit() and text[:1] in "+-":
-        return int(text[1:]) * (-1 if text[0] == "-" else 1)
-    if zone.kind == "D" and text.isdigit():
-        try:
-            return dt.date(int(text[:4]), int(text[4:6]), int(text[6:])).isoformat()
-        except ValueError:
-            return text
-    return int(text) if text.isdigit() else text
+    value = json_value(zone, text)
+    return text if value is None else value
 
 
 def to_text(messages: list[ReadMessage], lang: str = "fr") -> str:
@@ -259,7 +252,7 @@ def to_text(messages: list[ReadMessage], lang: str = "fr") -> str:
         extras = []
         if m.refusal_type is not None:
             extras.append(f"refusal type {m.refusal_type}")
-        if m.error_percentage is not None and m.error_percentage.isdigit():
+        if m.error_percentage is not None and digits(m.error_percentage):
             extras.append(f"error percentage {int(m.error_percentage) / 100:.2f} %")
         if m.acknowledged is not None:
             extras.append(f"acknowledges {m.acknowledged.strip()}")

@@ -6,7 +6,8 @@ Output: ``Sending``: segment bytes by layout name, records (1-based number, layo
 answer writer takes the records it echoes and the values it copies from here.
 
 A file whose records are separated by line breaks is read without them (the validator reports
-the separators); a last record cut short is padded with blanks so it can still be echoed.
+the separators); a last record cut short is padded with blanks so it can still be echoed;
+a byte the format forbids is read as '?'.
 """
 
 from __future__ import annotations
@@ -52,14 +53,20 @@ class Sending:
         return None
 
 
+# bytes the format forbids (outside printable ASCII) are written '?' in answers, which copy
+# and echo the sent file: the validation locates them (RB0007), the answer never carries them
+SAFE = bytes(b if 32 <= b <= 126 else ord("?") for b in range(256))
+
+
 def split(compiled: Compiled, data: bytes) -> Sending:
     msg = compiled.message
     parts = cut(compiled, data)
     records = [
-        Record(number=n, layout=layout, data=raw)
+        Record(number=n, layout=layout, data=raw.translate(SAFE))
         for n, (layout, raw) in enumerate(parts.records, start=1)
     ]
-    sending = Sending(message=msg, segments=parts.segments, records=records)
+    segments = {name: raw.translate(SAFE) for name, raw in parts.segments.items()}
+    sending = Sending(message=msg, segments=segments, records=records)
     for group in msg.groups.values():
         count = 0
         current: int | None = None

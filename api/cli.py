@@ -8,6 +8,7 @@ produces a traceback.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import gc
 import itertools
@@ -42,18 +43,36 @@ def fail(message: str, code: int = EXIT_UNREADABLE) -> None:
     sys.exit(code)
 
 
+class Outcome:
+    """The exit status a command has settled on before it writes its output, so that a
+    reader closing standard output early (``rulebook validate X | head``) does not turn
+    findings into 0, 'accepted'."""
+
+    status = EXIT_OK
+
+
+def settle(status: int) -> int:
+    Outcome.status = status
+    return status
+
+
 def guarded(fn: F) -> F:
-    """Turn unexpected errors into a one-line message (the traceback with RULEBOOK_DEBUG=1)."""
+    """Turn unexpected errors into a one-line message (the traceback with RULEBOOK_DEBUG=1);
+    a closed standard output ends the command with the status it had settled on."""
 
     @wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        settle(EXIT_OK)
         try:
             return fn(*args, **kwargs)
         except (click.exceptions.Exit, click.ClickException, SystemExit):
             raise
         except BrokenPipeError:
-            sys.stderr.close()
-            sys.exit(EXIT_OK)
+            # what is still buffered for the closed pipe goes nowhere, not to an error at exit
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            with contextlib.suppress(OSError, ValueError):
+                os.dup2(devnull, sys.stdout.fileno())
+            sys.exit(Outcome.status)
         except KeyboardInterrupt:
             sys.exit(130)
         except Exception as exc:
@@ -138,6 +157,7 @@ def check(paths: tuple[str, ...], fmt: str) -> None:
     except RulebookError as exc:
         diags = list(exc.diagnostics)
     errors = sum(1 for d in diags if d.is_error)
+    settle(EXIT_FINDINGS if errors else EXIT_OK)
     if fmt == "json":
         click.echo(
             json.dumps(
@@ -171,7 +191,7 @@ def check(paths: tuple[str, ...], fmt: str) -> None:
                 f"{len(compiled.rules)} rules, {len(compiled.codes)} codes"
             )
             click.echo(summary + ("" if diags else ", no diagnostics"), err=bool(diags))
-    sys.exit(EXIT_FINDINGS if errors else EXIT_OK)
+    sys.exit(Outcome.status)
 
 
 def open_input(path: str) -> BinaryIO:
@@ -275,11 +295,12 @@ def validate(
             as_of=as_of,
             block_records=block_records,
         )
+    status = settle(EXIT_OK if not report.findings else EXIT_FINDINGS)
     if fmt == "json":
         echo_json(report.to_json(lazy=True))
     else:
         echo_pieces(text_lines(report, lang))
-    sys.exit(EXIT_OK if not report.findings else EXIT_FINDINGS)
+    sys.exit(status)
 
 
 def write_atomically(files: list[tuple[Path, bytes]]) -> None:
@@ -594,6 +615,7 @@ def coverage(fmt: str, code: str | None, rulebook_dir: str | None) -> None:
         )
     working = sum(1 for r in rows if r["working"])
     share = working / len(rows) if rows else 1.0
+    settle(EXIT_OK if working == len(rows) else EXIT_FINDINGS)
     if fmt == "json":
         payload = {
             "rules": len(rows),
@@ -607,7 +629,7 @@ def coverage(fmt: str, code: str | None, rulebook_dir: str | None) -> None:
             if not r["working"]:
                 click.echo(f"{r['rule']} ({r['source']}): {'; '.join(r['problems'])}")
         click.echo(f"{working} of {len(rows)} rules have a working mutant ({share:.1%})")
-    sys.exit(EXIT_OK if working == len(rows) else EXIT_FINDINGS)
+    sys.exit(Outcome.status)
 
 
 @main.command()
@@ -648,6 +670,7 @@ def diff(paths: tuple[str, ...], fmt: str, replay: bool, today: dt.date | None) 
                 if not f.is_file():
                     fail(f"{f} is not a file")
             outcomes = [o for o in run_replay(old, new, changes, files, today) if o.changed]
+    settle(EXIT_OK if changes.empty and not outcomes else EXIT_FINDINGS)
     if fmt == "json":
         payload = changes.to_json()
         if replay:
@@ -660,7 +683,7 @@ def diff(paths: tuple[str, ...], fmt: str, replay: bool, today: dt.date | None) 
             click.echo(f"replay: {len(outcomes)} of {len(paths) - 2} file(s) change")
             for o in outcomes:
                 click.echo(o.to_text())
-    sys.exit(EXIT_OK if changes.empty and not outcomes else EXIT_FINDINGS)
+    sys.exit(Outcome.status)
 
 
 @main.command()

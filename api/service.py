@@ -462,7 +462,7 @@ def create_app(
         if isinstance(dates, JSONResponse):
             return dates
         declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) <= SMALL_BODY:
+        if declared.isascii() and declared.isdigit() and int(declared) <= SMALL_BODY:
             # a small file: read it whole; validated together with the small files of the
             # other requests waiting (api/batch.py), one CPU-bound batch at a time per process
             async with batcher.receiving():
@@ -585,7 +585,9 @@ def parse_dates(
 
 def declared_too_large(request: Request, limit: int) -> bool:
     declared = request.headers.get("content-length")
-    return declared is not None and declared.isdigit() and int(declared) > limit
+    return (
+        declared is not None and declared.isascii() and declared.isdigit() and int(declared) > limit
+    )
 
 
 async def whole_body(request: Request, limit: int, idle: float) -> bytes | JSONResponse:

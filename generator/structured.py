@@ -70,7 +70,7 @@ def add_derived_records(compiled: Compiled, data: dict[str, Any]) -> dict[str, A
         for item in flatten(compiled, out, add_derived=False):
             if item.layout == derivation.source:
                 value = item.values.get(derivation.source_zone.name)
-                if isinstance(value, int) or (isinstance(value, str) and value.isdigit()):
+                if isinstance(value, int) or (isinstance(value, str) and digits(value)):
                     keys.add(int(value))
         records = [{derivation.zone.name: key} for key in sorted(keys)]
         out[derivation.record] = records if holder.repeat in ("*", "+") else records[:1]

@@ -21,6 +21,7 @@ from validator.report import Finding
 from validator.values import Bytes2D
 
 PEEK = 8192
+PRINTABLE_LOW, PRINTABLE_HIGH = 32, 126  # the format's characters: printable ASCII
 
 
 DEFAULT_BLOCK_RECORDS = 49152  # records evaluated together: ~4.5 KB of memory each
@@ -58,6 +59,7 @@ class Reader:
     line_mode: bool = False
     _digest: hashlib._Hash = field(default_factory=hashlib.sha256)
     _pending: bytes = b""
+    _at: int = 0  # line mode: where the unread part of _pending starts
 
     @property
     def sha256(self) -> str:
@@ -102,7 +104,7 @@ class Reader:
             return
         if b"\n" in head or b"\r" in head:
             self.line_mode = True
-            self._pending = head
+            self._pending, self._at = head, 0
             first = head.split(b"\n", 1)[0]
             self.findings.append(
                 ReaderFinding(
@@ -132,48 +134,115 @@ class Reader:
         for lay in seg_layouts:
             self.segments[lay.name] = header[offset : offset + lay.length]
             offset += lay.length
+        self._check_segments(seg_layouts)
+
+    def _check_segments(self, seg_layouts: list) -> None:  # type: ignore[type-arg]
+        """Segments hold printable ASCII, like records: anything else (a NUL, an escape, a
+        latin-1 or UTF-8 letter) is the reader's 'invalid characters', at its position."""
+        for lay in seg_layouts:
+            raw = np.frombuffer(self.segments.get(lay.name, b""), dtype=np.uint8)
+            bad = (raw < PRINTABLE_LOW) | (raw > PRINTABLE_HIGH)
+            if bad.any():
+                position = int(np.argmax(bad)) + 1
+                self.findings.append(
+                    ReaderFinding(
+                        "invalid_characters",
+                        segment=lay.digits,
+                        start=position,
+                        end=position,
+                        detail=f"byte 0x{int(raw[position - 1]):02x} at position {position}",
+                    )
+                )
 
     def _read_line_header(self, seg_layouts: list) -> None:  # type: ignore[type-arg]
         lengths = [lay.length for lay in seg_layouts]
-        line = self._next_line()
-        if line is None:
+        first = self._next_line()
+        if first is None:
             return
-        if len(line) == sum(lengths):
+        line, size = first
+        if size == sum(lengths):
             offset = 0
             for lay in seg_layouts:
                 self.segments[lay.name] = line[offset : offset + lay.length]
                 offset += lay.length
+            self._check_segments(seg_layouts)
             return
-        lines = [line]
+        lines = [first]
         for _ in lengths[1:]:
             nxt = self._next_line()
             if nxt is None:
                 break
             lines.append(nxt)
-        for lay, text in zip(seg_layouts, lines, strict=False):
-            if len(text) != lay.length:
+        for lay, (text, size) in zip(seg_layouts, lines, strict=False):
+            if size != lay.length:
                 self.findings.append(
                     ReaderFinding(
                         "truncated_header",
                         segment=lay.digits,
-                        detail=f"segment {lay.digits} has {len(text)} characters, not {lay.length}",
+                        detail=f"segment {lay.digits} has {size} characters, not {lay.length}",
                     )
                 )
                 self.segments.clear()
                 return
             self.segments[lay.name] = text
+        self._check_segments(seg_layouts)
 
-    def _next_line(self) -> bytes | None:
-        while b"\n" not in self._pending:
-            data = self._read(1 << 16)
-            if not data:
-                if not self._pending:
-                    return None
-                line, self._pending = self._pending, b""
-                return line.rstrip(b"\r")
-            self._pending += data
-        line, self._pending = self._pending.split(b"\n", 1)
-        return line.rstrip(b"\r")
+    def _next_line(self, skip_blank: bool = False) -> tuple[bytes, int] | None:
+        """The next line without its line break (LF, or CR LF) and its length; at most
+        ``line_keep`` of its characters are kept (a longer line is wrong whatever it holds).
+        ``skip_blank``: empty lines before it are passed over, a run of them at once. Linear
+        in the bytes read, whatever the lines' lengths."""
+        keep = self.line_keep
+        parts: list[bytes] = []
+        kept = length = 0
+        last = b""
+        while True:
+            if self._at >= len(self._pending):
+                data = self._read(1 << 16)
+                if not data:
+                    if not length and not parts:
+                        return None
+                    break
+                self._pending, self._at = data, 0
+            if skip_blank and not length:
+                rest = self._pending[self._at :]
+                self._at += len(rest) - len(rest.lstrip(b"\r\n"))
+                if self._at >= len(self._pending):
+                    continue
+            end = self._pending.find(b"\n", self._at)
+            stop = len(self._pending) if end < 0 else end
+            if stop > self._at:
+                length += stop - self._at
+                last = self._pending[stop - 1 : stop]
+                if kept < keep:
+                    piece = self._pending[self._at : min(stop, self._at + keep - kept)]
+                    parts.append(piece)
+                    kept += len(piece)
+            if end < 0:
+                self._at = len(self._pending)
+                continue
+            self._at = end + 1
+            break
+        line = b"".join(parts)
+        if last == b"\r":
+            length -= 1
+            if len(line) > length:
+                line = line[:length]
+        return line, length
+
+    @property
+    def line_keep(self) -> int:
+        """The longest line worth keeping: both segments on one line, or a record."""
+        msg = self.compiled.message
+        head = sum(self.compiled.layouts[s].length for s in msg.segments)
+        return max(head, msg.record_length)
+
+    def drain(self) -> None:
+        """Read what is left of the stream into the hash and the size (reading may stop early,
+        on a file whose beginning is not a 920000 one): ``sha256`` is the whole file's."""
+        self._pending, self._at = b"", 0
+        while self._read(1 << 20):
+            pass
 
     # ------------------------------------------------------------------ records
 
@@ -214,13 +283,14 @@ class Reader:
         first = self.records + 1
         ordinal = self.records
         while True:
-            line = self._next_line()
-            if line is None:
+            found = self._next_line(skip_blank=True)
+            if found is None:
                 break
-            if not line:
+            line, length = found
+            if not length:
                 continue
             ordinal += 1
-            if len(line) != size:
+            if length != size:
                 if batch:
                     yield self._batch(batch, first)
                     batch = []
@@ -229,8 +299,8 @@ class Reader:
                         "bad_record_length",
                         record=ordinal,
                         start=1,
-                        end=len(line),
-                        detail=f"{len(line)} characters instead of {size}",
+                        end=length,
+                        detail=f"{length} characters instead of {size}",
                     )
                 )
                 self.records = ordinal

@@ -36,6 +36,8 @@ from validator.evaluate import Env, Scope, layout_scope, zone_value
 from validator.plan import Plan, RulePlan, no_rows, plan_for
 from validator.reader import (
     DEFAULT_BLOCK_RECORDS,
+    PRINTABLE_HIGH,
+    PRINTABLE_LOW,
     ByteSource,
     Reader,
     ReaderFinding,
@@ -47,7 +49,6 @@ from validator.verdict import decide, error_rate
 
 MAX_RETAINED = 100_000
 FATAL = frozenset({"empty_file", "truncated_header"})
-PRINTABLE_LOW, PRINTABLE_HIGH = 32, 126
 
 
 def date_int(d: dt.date) -> int:
@@ -894,6 +895,7 @@ def validation(
         lookahead = following[0][0] if following is not None else None
         yield from run.steps(current[0], current[1], lookahead)
         current = following
+    reader.drain()
     yield from run.finish(reader)
     yield from governing_pass(run)
     findings = [reader_finding(compiled, f) for f in reader.findings]
