@@ -37,7 +37,7 @@ class Error:
 @dataclass(frozen=True, slots=True)
 class ReadRecord:
     record_type: str
-    layout: str
+    layout: str | None  # None: an echoed record of a type the message does not describe
     number: int  # place in the message, 1-based
     index: int | None  # the echo block's index zone
     errors: tuple[Error, ...]
@@ -170,23 +170,28 @@ def _records(
             raise ReadError(f"{where} has {len(chunk)} characters, not {size}")
         key = chunk[: msg.key_length].decode("latin-1")
         layout = by_key.get(key)
-        if layout is None:
+        if layout is None and block is None:
             expected = ", ".join(sorted(k for k in by_key if k))
             raise ReadError(
                 f"{where}: record type {key!r} is not part of message {msg.name} "
                 f"(expected one of: {expected})"
             )
-        errors = list(_zone_errors(compiled, layout, chunk[: layout.length]))
+        # an echo of a record of a type the message does not describe (the insurer echoes a
+        # sent record in error as it came): its error block is read all the same
+        errors = (
+            [] if layout is None else list(_zone_errors(compiled, layout, chunk[: layout.length]))
+        )
         index = None
         values = None
-        if block is not None and layout.length + block.length == size:
-            tail = chunk[layout.length :]
+        echoed = size - block.length if block is not None else None
+        if block is not None and (layout is None or layout.length == echoed):
+            tail = chunk[echoed:]
             errors.extend(_pair_errors(compiled, block, tail))
             index_zone = block.role("index")
             if index_zone is not None:
                 text = tail[index_zone.offset : index_zone.end]
                 index = int(text) if text.isdigit() else None
-        else:
+        elif layout is not None:
             values = {
                 z.name: _value(z, chunk[z.offset : z.end])
                 for z in layout.zones
@@ -195,7 +200,7 @@ def _records(
         out.append(
             ReadRecord(
                 record_type=key,
-                layout=layout.name,
+                layout=None if layout is None else layout.name,
                 number=number,
                 index=index,
                 errors=tuple(errors),

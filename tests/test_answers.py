@@ -241,7 +241,18 @@ def test_unknown_and_short_records_are_located(compiled: Compiled) -> None:
     answer = answers_for(compiled, data, report)[1].content
     with pytest.raises(ReadError, match=r"record 2 \(positions 1478-2277\) has 10 characters"):
         read_message(compiled, answer[: 677 + 800 + 10], "x")
-    broken = answer[:677] + b"77" + answer[679:]
+    # an echo of a record of a type the message does not describe is read, block and all:
+    # the answer writer echoes such a record when it is in error, as it came
+    echoed = answer[:677] + b"77" + answer[679:]
+    first = read_message(compiled, echoed, "x").records[0]
+    original = read_message(compiled, answer, "x").records[0]
+    assert (first.record_type, first.layout) == ("77", None)
+    assert [e.code for e in first.errors] == [e.code for e in original.errors if "-" not in e.code]
+    # a message without echo block (920999) describes each of its records: another is refused
+    data = build(compiled, 3, "501-20")
+    answers = answers_for(compiled, data, check(compiled, data))
+    raw = next(a.content for a in answers if a.message == "920999")
+    broken = raw[:227] + b"77" + raw[229:]
     with pytest.raises(ReadError, match=r"record 1 .*: record type '77' is not part of message"):
         read_message(compiled, broken, "x")
 

@@ -179,3 +179,14 @@ def test_exit_status_when_standard_output_closes_early(tmp_path: Path) -> None:
     error = process.stderr.read()
     process.stderr.close()
     assert (status, error) == (1, b"")
+
+
+def test_fuzz_finds_no_exception_and_no_fail_open() -> None:
+    """A bounded run of benchmarks/fuzz.py (the long run's figures are in the closing notes):
+    mutated sendings validated, answered and read back, parsed and written back; no exception,
+    no sending accepted with a broken bordereau or segment."""
+    from benchmarks.fuzz import fuzz
+
+    stats = fuzz(400, seed=5, workers=1)
+    assert stats.tried == 400 and stats.answers == 40 and stats.round_trips == 20
+    assert stats.exceptions == [] and stats.fail_opens == []
