@@ -744,6 +744,17 @@ def docs(lang: str, out_dir: str, rulebook_dir: str | None) -> None:
     metavar="SECONDS",
     help="A request whose body stops arriving for this long is answered 408.",
 )
+@click.option(
+    "--today",
+    callback=parse_date,
+    help="The reference date for 'today' of every validation (default: the date of each "
+    "request); clients cannot set it.",
+)
+@click.option(
+    "--allow-as-of",
+    is_flag=True,
+    help="Let clients pass as_of (the rules in force at another date).",
+)
 @guarded
 def serve(
     host: str,
@@ -753,6 +764,8 @@ def serve(
     workers: int,
     max_streams: int,
     body_timeout: float,
+    today: dt.date | None,
+    allow_as_of: bool,
 ) -> None:
     """Start the HTTP validation service (the rulebook is compiled once, at start-up)."""
     import uvicorn
@@ -773,6 +786,8 @@ def serve(
         workers=workers,
         max_streams=max_streams,
         body_timeout=body_timeout,
+        today=today,
+        allow_as_of=allow_as_of,
     )
     gc.freeze()  # the rulebook and the app live as long as the server: see api.batch
     # uvloop where it is installed (a dependency on Linux and macOS): ~8 % less CPU per

@@ -61,10 +61,13 @@ def date_query(description: str) -> Any:
 
 
 NameQuery = Annotated[str, Query(max_length=255, description="file name in the report")]
-TodayQuery = Annotated[
-    str | None, date_query("reference date for 'today' (default: the server's date)")
+AsOfQuery = Annotated[
+    str | None,
+    date_query(
+        "apply the rules in force at this date (only where the server allows it: "
+        "rulebook serve --allow-as-of; 'today' is always the server's)"
+    ),
 ]
-AsOfQuery = Annotated[str | None, date_query("apply the rules in force at this date")]
 
 
 day = ir.iso_day
@@ -322,12 +325,15 @@ def create_app(
     workers: int = 1,
     max_streams: int = DEFAULT_STREAMS,
     body_timeout: float = DEFAULT_BODY_TIMEOUT,
+    today: dt.date | None = None,
+    allow_as_of: bool = False,
 ) -> FastAPI:
     """The application, with its rulebook compiled once, here; with ``workers`` > 1 small
     files are validated in that many validator processes (``api.batch``); at most
     ``max_streams`` larger bodies (or bodies without a length) are received and validated at
     once, and as many answers and messages read (``/v1/answer`` and ``/v1/read`` read their
-    body whole), the others waiting."""
+    body whole), the others waiting. 'today' is the server's: ``today`` (else the date of each
+    request); a client may set ``as_of`` only with ``allow_as_of``."""
     book = compiled if compiled is not None else load_compiled(rulebook_dir)
     limit = max_bytes or int(os.environ.get("RULEBOOK_MAX_BYTES", DEFAULT_MAX_BYTES))
     cpu = anyio.CapacityLimiter(1)
@@ -355,6 +361,19 @@ def create_app(
     )
     app.state.compiled = book
     app.state.batcher = batcher
+    if not allow_as_of:  # the document says what this server takes: no as_of
+        described = app.openapi
+
+        def openapi() -> dict[str, Any]:
+            if app.openapi_schema is None:
+                schema = described()
+                for path in schema.get("paths", {}).values():
+                    for operation in path.values():
+                        parameters = operation.get("parameters", [])
+                        operation["parameters"] = [p for p in parameters if p["name"] != "as_of"]
+            return app.openapi_schema or described()
+
+        app.openapi = openapi  # type: ignore[method-assign]
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -454,11 +473,10 @@ def create_app(
     async def validate(
         request: Request,
         name: NameQuery = "-",
-        today: TodayQuery = None,
         as_of: AsOfQuery = None,
     ) -> Response:
         """Validate the request body (a 920000 file, raw bytes)."""
-        dates = parse_dates(today, as_of)
+        dates = reference_dates(request, today, as_of if allow_as_of else None, as_of)
         if isinstance(dates, JSONResponse):
             return dates
         declared = request.headers.get("content-length", "")
@@ -495,7 +513,6 @@ def create_app(
     async def answer(
         request: Request,
         name: NameQuery = "-",
-        today: TodayQuery = None,
         as_of: AsOfQuery = None,
         lang: Annotated[Lang, Query(description="language of the error comments")] = "fr",
         settlement: Annotated[
@@ -504,7 +521,7 @@ def create_app(
     ) -> Response:
         """Validate the body and return the insurer's answers: the acknowledgement (931000) and
         the answer the verdict calls for (920098, 920099, 920999), as the CLI's ``answer``."""
-        dates = parse_dates(today, as_of)
+        dates = reference_dates(request, today, as_of if allow_as_of else None, as_of)
         if isinstance(dates, JSONResponse):
             return dates
         async with streams.slots:  # a body of up to the limit, held whole: a few at once
@@ -570,17 +587,31 @@ def raw_body(description: str) -> dict[str, Any]:
     }
 
 
-def parse_dates(
-    today: str | None, as_of: str | None
+def reference_dates(
+    request: Request, today: dt.date | None, as_of: str | None, asked: str | None
 ) -> tuple[dt.date | None, dt.date | None] | JSONResponse:
-    """The today / as_of query parameters as dates, or the 422 answer naming the bad one."""
-    dates: dict[str, dt.date | None] = {}
-    for key, text in (("today", today), ("as_of", as_of)):
-        try:
-            dates[key] = dt.date.fromisoformat(text) if text else None
-        except ValueError as exc:
-            return error(422, "bad-parameter", f"query.{key}: {text!r} is not a date: {exc}")
-    return dates["today"], dates["as_of"]
+    """The dates a validation runs with: the server's 'today' (None: the date of the request)
+    and ``as_of`` where the server takes it; the 422 answer for a client that sets 'today'
+    (it would switch off the 'not in the future' checks), an ``as_of`` the server does not
+    take (``asked`` without ``as_of``) or a bad date."""
+    if "today" in request.query_params:
+        return error(
+            422,
+            "bad-parameter",
+            "query.today: the reference date for 'today' is the server's (rulebook serve "
+            "--today); a client cannot set it",
+        )
+    if asked and not as_of:
+        return error(
+            422,
+            "bad-parameter",
+            "query.as_of: this server applies the rules in force today; it takes as_of only "
+            "when started with --allow-as-of",
+        )
+    try:
+        return today, dt.date.fromisoformat(as_of) if as_of else None
+    except ValueError as exc:
+        return error(422, "bad-parameter", f"query.as_of: {as_of!r} is not a date: {exc}")
 
 
 def declared_too_large(request: Request, limit: int) -> bool:

@@ -70,11 +70,9 @@ def main() -> int:
             f" peak RSS {peak:.0f} MB"
         )
     if not args.skip_service:
-        with local_server("--workers", "2") as server:
+        with local_server("--today", TODAY, "--workers", "2") as server:
             started = time.perf_counter()
-            request = urllib.request.Request(
-                f"{server.base}/v1/validate?today={TODAY}", data=body, method="POST"
-            )
+            request = urllib.request.Request(f"{server.base}/v1/validate", data=body, method="POST")
             with urllib.request.urlopen(request, timeout=3600) as response:
                 answer = response.read()
             wall = time.perf_counter() - started

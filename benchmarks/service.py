@@ -62,7 +62,7 @@ async def load(base: str, body: bytes, clients: int, total: int, timeout: float)
         while remaining > 0 and time.perf_counter() < deadline:
             remaining -= 1
             started = time.perf_counter()
-            async with http.post(url, data=body, params={"today": "2026-11-01"}) as response:
+            async with http.post(url, data=body) as response:
                 answer = await response.read()
             elapsed = time.perf_counter() - started
             if response.status != 200 or b'"verdict":"accepted"' not in answer:
@@ -126,7 +126,7 @@ def main() -> int:
     rounds: list[Round] = []
     speed = [machine_speed(compiled, body)]
     try:
-        with local_server("--workers", str(args.workers)) as server:
+        with local_server("--today", "2026-11-01", "--workers", str(args.workers)) as server:
             # warm-up, then the measured rounds
             warm_up = min(args.clients, 40)
             asyncio.run(load(server.base, body, args.clients, warm_up, args.timeout))

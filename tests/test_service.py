@@ -24,11 +24,12 @@ from validator import validate
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
+TODAY = dt.date(2026, 11, 1)  # the servers here fix 'today' (clients cannot set it)
 
 
 @pytest.fixture(scope="module")
 def client(compiled: Compiled) -> Iterator[TestClient]:
-    with TestClient(create_app(compiled)) as c:
+    with TestClient(create_app(compiled, today=TODAY)) as c:
         yield c
 
 
@@ -87,7 +88,7 @@ def test_validate_equals_the_cli_json_field_by_field(client: TestClient) -> None
     response = client.post(
         "/v1/validate",
         content=path.read_bytes(),
-        params={"name": path.name, "today": "2026-11-01"},
+        params={"name": path.name},
         headers={"content-type": "application/octet-stream"},
     )
     assert response.status_code == 200
@@ -102,7 +103,7 @@ def test_validate_equals_the_cli_json_field_by_field(client: TestClient) -> None
 
 def test_valid_file_is_accepted(client: TestClient) -> None:
     body = (EXAMPLES / "baseline.920000").read_bytes()
-    report = client.post("/v1/validate", content=body, params={"today": "2026-11-01"}).json()
+    report = client.post("/v1/validate", content=body).json()
     assert (report["verdict"], report["findings"], report["file"]["records"]) == (
         "accepted",
         [],
@@ -123,15 +124,32 @@ def test_binary_body_gets_located_findings(client: TestClient) -> None:
     assert response.json()["findings"]
 
 
-def test_bad_date_parameter_is_a_json_422(client: TestClient) -> None:
-    response = client.post("/v1/validate", content=b"x", params={"today": "2026-13-01"})
-    assert response.status_code == 422
-    error = response.json()["error"]
-    assert error["code"] == "bad-parameter" and "today" in error["message"]
+def test_today_is_the_servers_and_as_of_only_where_allowed(compiled: Compiled) -> None:
+    """A client could send today=9999-12-31 and switch off the 'not in the future' checks:
+    'today' is the server's (rulebook serve --today, else the date of the request), and as_of
+    is taken only from a server started with --allow-as-of."""
+    with TestClient(create_app(compiled)) as plain:
+        for params in ({"today": "9999-12-31"}, {"today": "2026-13-01"}, {"as_of": "2015-01-01"}):
+            response = plain.post("/v1/validate", content=b"x", params=params)
+            assert response.status_code == 422, params
+            error = response.json()["error"]
+            assert error["code"] == "bad-parameter" and next(iter(params)) in error["message"]
+        report = plain.post("/v1/validate", content=b"").json()
+        assert report["summary"]["reference_date"] == dt.date.today().isoformat()
+        spec = plain.get("/openapi.json").json()["paths"]["/v1/validate"]["post"]
+        assert [p["name"] for p in spec["parameters"]] == ["name"]
+    with TestClient(create_app(compiled, today=TODAY, allow_as_of=True)) as allowing:
+        report = allowing.post("/v1/validate", content=b"", params={"as_of": "2015-01-01"})
+        assert report.json()["summary"]["reference_date"] == "2026-11-01"
+        assert report.json()["summary"]["governing_date"] == "2015-01-01"
+        spec = allowing.get("/openapi.json").json()["paths"]["/v1/validate"]["post"]
+        assert [p["name"] for p in spec["parameters"]] == ["name", "as_of"]
+        bad = allowing.post("/v1/validate", content=b"x", params={"as_of": "2026-13-01"})
+        assert bad.status_code == 422 and "as_of" in bad.json()["error"]["message"]
 
 
 def test_body_over_the_limit_is_413(compiled: Compiled) -> None:
-    with TestClient(create_app(compiled, max_bytes=10_000)) as small:
+    with TestClient(create_app(compiled, today=TODAY, max_bytes=10_000)) as small:
         response = small.post("/v1/validate", content=b"1" * 10_001)
         assert response.status_code == 413
         assert response.json()["error"]["code"] == "too-large"
@@ -146,7 +164,7 @@ def test_body_over_the_limit_is_413(compiled: Compiled) -> None:
 def test_streamed_upload_in_small_chunks(client: TestClient) -> None:
     body = (EXAMPLES / "baseline.920000").read_bytes()
     chunks = (body[i : i + 7] for i in range(0, len(body), 7))
-    report = client.post("/v1/validate", content=chunks, params={"today": "2026-11-01"}).json()
+    report = client.post("/v1/validate", content=chunks).json()
     assert report["verdict"] == "accepted" and report["file"]["records"] == 17
 
 
@@ -160,7 +178,7 @@ def test_openapi_documents_every_route(client: TestClient) -> None:
 def test_real_server_process() -> None:
     """``rulebook serve`` as the quick start runs it: one validator process per usable core
     (``--workers auto``), validated in the HTTP process's thread on a single core."""
-    with local_server() as server:
+    with local_server("--today", "2026-11-01") as server:
         body = (EXAMPLES / "wrong-niss.920000").read_bytes()
         report = httpx.post(f"{server.base}/v1/validate", content=body, timeout=30).json()
         assert [f["code"] for f in report["findings"]] == ["200802", "800802"]
@@ -199,7 +217,7 @@ def test_concurrent_requests_are_validated_together(compiled: Compiled) -> None:
         name: validate(compiled, io.BytesIO(data), name=name, today=dt.date(2026, 11, 1)).to_json()
         for name, data in files.items()
     }
-    app = create_app(compiled)
+    app = create_app(compiled, today=TODAY)
 
     async def post_all() -> list[dict[str, Any]]:
         transport = httpx.ASGITransport(app=app)
@@ -209,7 +227,7 @@ def test_concurrent_requests_are_validated_together(compiled: Compiled) -> None:
                     http.post(
                         "/v1/validate",
                         content=data,
-                        params={"name": name, "today": "2026-11-01"},
+                        params={"name": name},
                     )
                     for _ in range(4)
                     for name, data in files.items()
@@ -229,12 +247,12 @@ def test_concurrent_requests_are_validated_together(compiled: Compiled) -> None:
 
 def test_validator_processes_give_the_same_reports() -> None:
     """``serve --workers 2``: small files go to two validator processes."""
-    with local_server("--workers", "2") as server:
+    with local_server("--today", "2026-11-01", "--workers", "2") as server:
         for path in sorted(EXAMPLES.glob("*.920000")):
             report = httpx.post(
                 f"{server.base}/v1/validate",
                 content=path.read_bytes(),
-                params={"name": path.name, "today": "2026-11-01"},
+                params={"name": path.name},
                 timeout=30,
             ).json()
             cli = rulebook("validate", str(path), "--format", "json", "--today", "2026-11-01")
@@ -246,8 +264,8 @@ def test_a_killed_validator_process_is_replaced(compiled: Compiled) -> None:
     """With validator processes, one that dies (killed, out of memory) is replaced and the
     batch it had is validated again: the request still gets its report."""
     body = (EXAMPLES / "wrong-niss.920000").read_bytes()
-    params = {"name": "wrong-niss.920000", "today": "2026-11-01"}
-    with TestClient(create_app(compiled, workers=2)) as client:
+    params = {"name": "wrong-niss.920000"}
+    with TestClient(create_app(compiled, today=TODAY, workers=2)) as client:
         first = client.post("/v1/validate", content=body, params=params).json()
         pool = client.app.state.batcher.pool  # type: ignore[attr-defined]
         victim = next(iter(pool._processes.values()))
@@ -269,8 +287,8 @@ def test_a_service_failure_is_a_json_500(
         return [RuntimeError("validator bug")]
 
     monkeypatch.setattr(api.batch, "validate_files", broken)
-    with TestClient(create_app(compiled), raise_server_exceptions=False) as client:
-        response = client.post("/v1/validate", content=b"", params={"today": "2026-11-01"})
+    with TestClient(create_app(compiled, today=TODAY), raise_server_exceptions=False) as client:
+        response = client.post("/v1/validate", content=b"")
     assert response.status_code == 500
     assert response.json() == {
         "error": {
@@ -292,26 +310,23 @@ def test_a_large_report_is_sent_as_it_is_encoded(client: TestClient, compiled: C
         report.to_json(), ensure_ascii=False, allow_nan=False, separators=(",", ":")
     ).encode()
     assert len(expected) > 3 * (1 << 20)  # several pieces
-    params = {"today": "2026-11-01"}
-    whole = client.post("/v1/validate", content=body, params=params)
+    whole = client.post("/v1/validate", content=body)
     assert whole.headers["content-length"] == str(len(expected))
     assert whole.content == expected
     chunks = (body[i : i + 65536] for i in range(0, len(body), 65536))
-    streamed = client.post("/v1/validate", content=chunks, params=params)
+    streamed = client.post("/v1/validate", content=chunks)
     assert streamed.status_code == 200
     assert "content-length" not in streamed.headers
     assert streamed.headers["content-type"] == "application/json"
     assert streamed.content == expected
-    answered = client.post("/v1/answer", content=body, params=params)
+    answered = client.post("/v1/answer", content=body)
     assert "content-length" not in answered.headers
     assert answered.json()["report"] == json.loads(expected)
 
 
 def test_answer_equals_the_cli_answer(client: TestClient, tmp_path: Path) -> None:
     path = EXAMPLES / "wrong-niss.920000"
-    response = client.post(
-        "/v1/answer", content=path.read_bytes(), params={"name": path.name, "today": "2026-11-01"}
-    )
+    response = client.post("/v1/answer", content=path.read_bytes(), params={"name": path.name})
     assert response.status_code == 200
     body = response.json()
     assert body["verdict"] == body["report"]["verdict"] == "rejected_threshold"
@@ -326,7 +341,7 @@ def test_answer_equals_the_cli_answer(client: TestClient, tmp_path: Path) -> Non
 
 def test_read_an_answer_over_http(client: TestClient) -> None:
     body = (EXAMPLES / "wrong-niss.920000").read_bytes()
-    answers = client.post("/v1/answer", content=body, params={"today": "2026-11-01"}).json()
+    answers = client.post("/v1/answer", content=body).json()
     content = answers["answers"][1]["content"].encode("latin-1")
     response = client.post("/v1/read", content=content, params={"name": "x.920099"})
     assert response.status_code == 200
@@ -367,7 +382,7 @@ def test_messages_are_read_off_the_event_loop(
 
     monkeypatch.setattr("api.service.read_message", spy)
     path = EXAMPLES / "wrong-niss.920000"
-    with TestClient(create_app(compiled)) as client:
+    with TestClient(create_app(compiled, today=TODAY)) as client:
         response = client.post("/v1/read", content=path.read_bytes(), params={"name": "w"})
         unreadable = client.post("/v1/read", content=b"123456" + b"0" * 300)
     assert seen == [False, False]
@@ -380,7 +395,7 @@ def test_messages_are_read_off_the_event_loop(
 
 
 def test_answer_body_over_the_limit_is_413(compiled: Compiled) -> None:
-    with TestClient(create_app(compiled, max_bytes=1_000)) as small:
+    with TestClient(create_app(compiled, today=TODAY, max_bytes=1_000)) as small:
         for route in ("/v1/answer", "/v1/read"):
             response = small.post(route, content=(b"1" * 400 for _ in range(3)))
             assert response.status_code == 413, route
@@ -401,8 +416,7 @@ def test_many_streamed_uploads_at_once_are_all_answered(compiled: Compiled) -> N
             for at in range(0, len(body), 8192):
                 yield body[at : at + 8192]
 
-        params = {"today": "2026-11-01"}
-        async with http.post(f"{base}/v1/validate", data=chunks(), params=params) as response:
+        async with http.post(f"{base}/v1/validate", data=chunks()) as response:
             assert response.status == 200
             return await response.json()
 
@@ -412,7 +426,7 @@ def test_many_streamed_uploads_at_once_are_all_answered(compiled: Compiled) -> N
         async with aiohttp.ClientSession(connector=connector, timeout=timeout) as http:
             return await asyncio.gather(*(upload(http, base) for _ in range(60)))
 
-    with local_server("--workers", "1", "--max-streams", "3") as server:
+    with local_server("--today", "2026-11-01", "--workers", "1", "--max-streams", "3") as server:
         reports = asyncio.run(uploads(server.base))
     assert len(reports) == 60
     assert all(report == expected for report in reports)
@@ -439,7 +453,7 @@ def test_a_body_that_stops_arriving_is_a_408(compiled: Compiled) -> None:
         return answer, time.perf_counter() - started
 
     part = body[:700]
-    with local_server("--workers", "1", "--body-timeout", "0.5") as server:
+    with local_server("--today", "2026-11-01", "--workers", "1", "--body-timeout", "0.5") as server:
         port = int(server.base.rsplit(":", 1)[1])
         heads = [
             b"POST /v1/validate HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\n\r\n" % len(body)
@@ -463,7 +477,7 @@ def test_a_body_that_stops_arriving_is_a_408(compiled: Compiled) -> None:
             }
             assert 0.4 < seconds < 5
         with httpx.Client(base_url=server.base) as client:
-            after = client.post("/v1/validate", content=body, params={"today": "2026-11-01"})
+            after = client.post("/v1/validate", content=body)
         assert [f["code"] for f in after.json()["findings"]] == ["200802", "800802"]
     assert server.logged == []
 
@@ -490,8 +504,7 @@ def test_a_real_server_under_waves_of_concurrent_clients_logs_no_error(
             nonlocal left
             while left > 0:
                 left -= 1
-                params = {"today": "2026-11-01"}
-                async with http.post(f"{base}/v1/validate", data=body, params=params) as r:
+                async with http.post(f"{base}/v1/validate", data=body) as r:
                     assert r.status == 200
                     reports.append(await r.json())
 
@@ -499,7 +512,7 @@ def test_a_real_server_under_waves_of_concurrent_clients_logs_no_error(
             await asyncio.gather(*(client(http) for _ in range(clients)))
         return reports
 
-    with local_server("--workers", "2") as server:
+    with local_server("--today", "2026-11-01", "--workers", "2") as server:
         for clients in (20, 5, 13, 20, 3, 17):
             reports = asyncio.run(wave(server.base, clients, 60))
             assert len(reports) == 60
@@ -538,11 +551,9 @@ def test_clients_that_leave_early_leave_no_trace(compiled: Compiled) -> None:
             *(leave(port, with_length(p), body) for p in ("/v1/validate", "/v1/answer")),
         )
 
-    with local_server("--workers", "2") as server:
+    with local_server("--today", "2026-11-01", "--workers", "2") as server:
         asyncio.run(all_leave(server.port))
-        answer = httpx.post(
-            f"{server.base}/v1/validate", content=body, params={"today": "2026-11-01"}, timeout=30
-        )
+        answer = httpx.post(f"{server.base}/v1/validate", content=body, timeout=30)
         assert answer.status_code == 200 and answer.json() == expected
     assert server.started and server.logged == [], server.output[-3000:]
 
