@@ -755,6 +755,18 @@ def docs(lang: str, out_dir: str, rulebook_dir: str | None) -> None:
     is_flag=True,
     help="Let clients pass as_of (the rules in force at another date).",
 )
+@click.option(
+    "--keys",
+    "keys_file",
+    type=click.Path(dir_okay=False),
+    help="API key file (rulebook keys add): the validation routes need a client's key. "
+    "Required to listen beyond loopback.",
+)
+@click.option(
+    "--access-log",
+    type=click.Path(dir_okay=False, allow_dash=True),
+    help="Write a JSON line per request to this file ('-': standard output).",
+)
 @guarded
 def serve(
     host: str,
@@ -766,12 +778,34 @@ def serve(
     body_timeout: float,
     today: dt.date | None,
     allow_as_of: bool,
+    keys_file: str | None,
+    access_log: str | None,
 ) -> None:
     """Start the HTTP validation service (the rulebook is compiled once, at start-up)."""
     import uvicorn
 
+    from api.access import KeyFileError, Keys
     from api.service import create_app
 
+    if keys_file is None and not loopback(host):
+        fail(
+            f"listening on {host} (beyond this machine) needs API keys: --keys FILE "
+            "(create one with 'rulebook keys add NAME --file FILE')"
+        )
+    keys = Path(keys_file) if keys_file is not None else None
+    if keys is not None:
+        try:
+            Keys(keys).client("")  # a key file that cannot be read stops here
+        except KeyFileError as exc:
+            fail(str(exc))
+    log = None
+    if access_log == "-":
+        log = sys.stdout
+    elif access_log is not None:
+        try:
+            log = open(access_log, "a", encoding="utf-8")  # noqa: SIM115 - the server's life
+        except OSError as exc:
+            fail(f"cannot write the access log {access_log}: {exc.strerror}")
     compiled = compiled_rulebook(rulebook_dir)  # errors stop here, once, before any worker
     port = usable_port(host, port)  # a port in use stops here, before any worker too
     shown = f"[{host}]" if ":" in host else host
@@ -788,11 +822,83 @@ def serve(
         body_timeout=body_timeout,
         today=today,
         allow_as_of=allow_as_of,
+        keys=keys,
+        access_log=log,
     )
     gc.freeze()  # the rulebook and the app live as long as the server: see api.batch
     # uvloop where it is installed (a dependency on Linux and macOS): ~8 % less CPU per
     # request in the HTTP process than asyncio's loop, measured side by side
     uvicorn.run(app, host=host, port=port, log_level="warning", http="httptools", loop="auto")
+
+
+def loopback(host: str) -> bool:
+    """Whether ``host`` is this machine only (a loopback address or name)."""
+    import ipaddress
+
+    if host in ("localhost", "ip6-localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+@main.group()
+def keys() -> None:
+    """API keys of the service's clients, stored hashed in a key file (rulebook serve --keys)."""
+
+
+KEY_FILE = click.option(
+    "--file", "key_file", type=click.Path(dir_okay=False), required=True, help="The key file."
+)
+
+
+@keys.command("add")
+@click.argument("name")
+@KEY_FILE
+@guarded
+def keys_add(name: str, key_file: str) -> None:
+    """A new key for client NAME: printed once, stored hashed."""
+    from api.access import KeyFileError, add_key
+
+    try:
+        key = add_key(Path(key_file), name)
+    except KeyFileError as exc:
+        fail(str(exc))
+        raise
+    click.echo(key)
+    click.echo(f"key {name!r} added to {key_file}: it is shown only now", err=True)
+
+
+@keys.command("revoke")
+@click.argument("name")
+@KEY_FILE
+@guarded
+def keys_revoke(name: str, key_file: str) -> None:
+    """Remove client NAME's key (a running server stops taking it at once)."""
+    from api.access import KeyFileError, revoke_key
+
+    try:
+        revoke_key(Path(key_file), name)
+    except KeyFileError as exc:
+        fail(str(exc))
+    click.echo(f"key {name!r} revoked", err=True)
+
+
+@keys.command("list")
+@KEY_FILE
+@guarded
+def keys_list(key_file: str) -> None:
+    """The names of the clients that have a key."""
+    from api.access import KeyFileError, key_names
+
+    try:
+        names = key_names(Path(key_file))
+    except KeyFileError as exc:
+        fail(str(exc))
+        raise
+    for name in names:
+        click.echo(name)
 
 
 def usable_port(host: str, port: int) -> int:

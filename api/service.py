@@ -13,12 +13,15 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import logging
 import os
+import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from functools import partial
-from typing import Annotated, Any, Literal
+from pathlib import Path
+from typing import Annotated, Any, Literal, TextIO
 
 import anyio
 from fastapi import FastAPI, HTTPException, Query, Request
@@ -36,6 +39,7 @@ from starlette.requests import ClientDisconnect
 
 from answer import Answer, answers_for, read_message
 from answer import ReadError as ReadFailure
+from api.access import Access, Keys
 from api.batch import Batcher
 from api.pipe import DEFAULT_BODY_TIMEOUT, DEFAULT_STREAMS, BytePipe, PipeAborted
 from compiler import Compiled, ir, load_compiled
@@ -45,6 +49,8 @@ from validator import validate as run_validation
 from validator.json_stream import json_text
 from validator.report import Report
 
+LOG = logging.getLogger("rulebook.service")
+PROTECTED = frozenset({"/v1/validate", "/v1/answer", "/v1/read"})  # with keys: a key needed
 DEFAULT_MAX_BYTES = 200 * 1024 * 1024
 SMALL_BODY = 8 * 1024 * 1024  # bodies up to this size are read whole, larger ones streamed
 DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
@@ -327,13 +333,16 @@ def create_app(
     body_timeout: float = DEFAULT_BODY_TIMEOUT,
     today: dt.date | None = None,
     allow_as_of: bool = False,
+    keys: Path | None = None,
+    access_log: TextIO | None = None,
 ) -> FastAPI:
     """The application, with its rulebook compiled once, here; with ``workers`` > 1 small
     files are validated in that many validator processes (``api.batch``); at most
     ``max_streams`` larger bodies (or bodies without a length) are received and validated at
     once, and as many answers and messages read (``/v1/answer`` and ``/v1/read`` read their
     body whole), the others waiting. 'today' is the server's: ``today`` (else the date of each
-    request); a client may set ``as_of`` only with ``allow_as_of``."""
+    request); a client may set ``as_of`` only with ``allow_as_of``. With ``keys`` (a key file)
+    the validation routes need a client's key; ``access_log`` gets a JSON line per request."""
     book = compiled if compiled is not None else load_compiled(rulebook_dir)
     limit = max_bytes or int(os.environ.get("RULEBOOK_MAX_BYTES", DEFAULT_MAX_BYTES))
     cpu = anyio.CapacityLimiter(1)
@@ -361,19 +370,42 @@ def create_app(
     )
     app.state.compiled = book
     app.state.batcher = batcher
-    if not allow_as_of:  # the document says what this server takes: no as_of
-        described = app.openapi
+    app.add_middleware(
+        Access,
+        keys=Keys(keys) if keys is not None else None,
+        log=access_log,
+        protected=PROTECTED,
+    )
+    described = app.openapi
 
-        def openapi() -> dict[str, Any]:
-            if app.openapi_schema is None:
-                schema = described()
-                for path in schema.get("paths", {}).values():
-                    for operation in path.values():
-                        parameters = operation.get("parameters", [])
+    def openapi() -> dict[str, Any]:
+        """The document says what this server takes: as_of only if it allows it, and with
+        keys, the keys on the validation routes and their 401."""
+        if app.openapi_schema is None:
+            schema = described()
+            for route, path in schema.get("paths", {}).items():
+                for operation in path.values():
+                    parameters = operation.get("parameters", [])
+                    if not allow_as_of:
                         operation["parameters"] = [p for p in parameters if p["name"] != "as_of"]
-            return app.openapi_schema or described()
+                    if keys is not None and route in PROTECTED:
+                        operation["security"] = [{"bearer": []}, {"apiKey": []}]
+                        operation["responses"]["401"] = {
+                            "description": "no valid API key",
+                            "content": {
+                                "application/json": {
+                                    "schema": {"$ref": "#/components/schemas/ErrorResponse"}
+                                }
+                            },
+                        }
+            if keys is not None:
+                schema.setdefault("components", {})["securitySchemes"] = {
+                    "bearer": {"type": "http", "scheme": "bearer"},
+                    "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+                }
+        return app.openapi_schema or described()
 
-        app.openapi = openapi  # type: ignore[method-assign]
+    app.openapi = openapi  # type: ignore[method-assign]
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -393,8 +425,14 @@ def create_app(
 
     @app.exception_handler(Exception)
     async def internal_error(_request: Request, exc: Exception) -> JSONResponse:
-        """A bug, not bad input (bad bytes are findings): still a JSON error."""
-        return error(500, "internal-error", f"the service failed: {type(exc).__name__}: {exc}")
+        """A bug, not bad input (bad bytes are findings): still a JSON error, without the
+        exception's text (it may carry a file's content); the server's log has it, with the
+        same incident number."""
+        incident = secrets.token_hex(6)
+        LOG.error("incident %s: %s: %s", incident, type(exc).__name__, exc, exc_info=exc)
+        return error(
+            500, "internal-error", f"the service failed (incident {incident}, in the server's log)"
+        )
 
     @app.exception_handler(RequestValidationError)
     async def bad_parameters(_request: Request, exc: RequestValidationError) -> JSONResponse:

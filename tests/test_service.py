@@ -279,23 +279,27 @@ def test_a_killed_validator_process_is_replaced(compiled: Compiled) -> None:
 
 
 def test_a_service_failure_is_a_json_500(
-    compiled: Compiled, monkeypatch: pytest.MonkeyPatch
+    compiled: Compiled, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """A JSON 500 without the exception's text (it could carry a file's content): the
+    server's log has it, under the incident number the client is given."""
     import api.batch
 
     def broken(*args: object, **kwargs: object) -> list[object]:
-        return [RuntimeError("validator bug")]
+        return [RuntimeError("validator bug on 'SECRET CONTENT'")]
 
     monkeypatch.setattr(api.batch, "validate_files", broken)
     with TestClient(create_app(compiled, today=TODAY), raise_server_exceptions=False) as client:
         response = client.post("/v1/validate", content=b"")
     assert response.status_code == 500
-    assert response.json() == {
-        "error": {
-            "code": "internal-error",
-            "message": "the service failed: RuntimeError: validator bug",
-        }
-    }
+    error = response.json()["error"]
+    assert error["code"] == "internal-error" and "SECRET" not in response.text
+    incident = error["message"].split("incident ")[1].split(",")[0]
+    assert len(incident) == 12
+    logged = [r for r in caplog.records if r.name == "rulebook.service"]
+    assert f"incident {incident}: RuntimeError: validator bug on 'SECRET CONTENT'" in (
+        logged[0].getMessage()
+    )
 
 
 def test_a_large_report_is_sent_as_it_is_encoded(client: TestClient, compiled: Compiled) -> None:
