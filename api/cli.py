@@ -25,7 +25,15 @@ from typing import Any, BinaryIO, TypeVar
 
 import click
 
-from api.pipe import DEFAULT_BODY_TIMEOUT, DEFAULT_STREAMS
+from api.bodies import (
+    DEFAULT_BODY_DEADLINE,
+    DEFAULT_BODY_TIMEOUT,
+    DEFAULT_MIN_RATE,
+    DEFAULT_RATE_GRACE,
+    DEFAULT_RECEIVING,
+)
+from api.pipe import DEFAULT_STREAMS
+from api.protocol import DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_CONNECTIONS
 from compiler import Compiled, compile_rulebook, load_compiled
 from rulebook.diagnostics import RulebookError, render
 from rulebook.load import load, shipped_root
@@ -745,6 +753,53 @@ def docs(lang: str, out_dir: str, rulebook_dir: str | None) -> None:
     help="A request whose body stops arriving for this long is answered 408.",
 )
 @click.option(
+    "--min-body-rate",
+    type=click.FloatRange(0, None),
+    default=DEFAULT_MIN_RATE,
+    show_default=True,
+    metavar="BYTES_PER_S",
+    help="A body that arrives slower than this on average (once --rate-grace has passed) is "
+    "answered 408; 0: no minimum.",
+)
+@click.option(
+    "--rate-grace",
+    type=click.FloatRange(0, 86400),
+    default=DEFAULT_RATE_GRACE,
+    show_default=True,
+    metavar="SECONDS",
+)
+@click.option(
+    "--body-deadline",
+    type=click.FloatRange(0.1, 86400),
+    default=DEFAULT_BODY_DEADLINE,
+    show_default=True,
+    metavar="SECONDS",
+    help="A body not whole after this long is answered 408.",
+)
+@click.option(
+    "--max-receiving",
+    type=click.IntRange(1, 4096),
+    default=DEFAULT_RECEIVING,
+    show_default=True,
+    help="Bodies of up to 8 MB received and held at once; the others wait, unread.",
+)
+@click.option(
+    "--header-timeout",
+    type=click.FloatRange(0.1, 3600),
+    default=DEFAULT_HEADER_TIMEOUT,
+    show_default=True,
+    metavar="SECONDS",
+    help="A request's headers must be whole this long after the connection (or the previous "
+    "answer) opened it; else 408 and the connection is closed.",
+)
+@click.option(
+    "--max-connections",
+    type=click.IntRange(1, 1_000_000),
+    default=DEFAULT_MAX_CONNECTIONS,
+    show_default=True,
+    help="Connections kept at once: beyond, the one idle the longest is closed.",
+)
+@click.option(
     "--today",
     callback=parse_date,
     help="The reference date for 'today' of every validation (default: the date of each "
@@ -776,6 +831,12 @@ def serve(
     workers: int,
     max_streams: int,
     body_timeout: float,
+    min_body_rate: float,
+    rate_grace: float,
+    body_deadline: float,
+    max_receiving: int,
+    header_timeout: float,
+    max_connections: int,
     today: dt.date | None,
     allow_as_of: bool,
     keys_file: str | None,
@@ -785,13 +846,9 @@ def serve(
     import uvicorn
 
     from api.access import KeyFileError, Keys
+    from api.protocol import guarded_protocol
     from api.service import create_app
 
-    if keys_file is None and not loopback(host):
-        fail(
-            f"listening on {host} (beyond this machine) needs API keys: --keys FILE "
-            "(create one with 'rulebook keys add NAME --file FILE')"
-        )
     keys = Path(keys_file) if keys_file is not None else None
     if keys is not None:
         try:
@@ -808,6 +865,11 @@ def serve(
             fail(f"cannot write the access log {access_log}: {exc.strerror}")
     compiled = compiled_rulebook(rulebook_dir)  # errors stop here, once, before any worker
     port = usable_port(host, port)  # a port in use stops here, before any worker too
+    if keys is None and not loopback(host):
+        fail(
+            f"listening on {host} (beyond this machine) needs API keys: --keys FILE "
+            "(create one with 'rulebook keys add NAME --file FILE')"
+        )
     shown = f"[{host}]" if ":" in host else host
     click.echo(
         f"rulebook {compiled.version} ({compiled.hash[:19]}…): {len(compiled.rules)} rules\n"
@@ -820,6 +882,10 @@ def serve(
         workers=workers,
         max_streams=max_streams,
         body_timeout=body_timeout,
+        min_body_rate=min_body_rate,
+        rate_grace=rate_grace,
+        body_deadline=body_deadline,
+        max_receiving=max_receiving,
         today=today,
         allow_as_of=allow_as_of,
         keys=keys,
@@ -828,7 +894,15 @@ def serve(
     gc.freeze()  # the rulebook and the app live as long as the server: see api.batch
     # uvloop where it is installed (a dependency on Linux and macOS): ~8 % less CPU per
     # request in the HTTP process than asyncio's loop, measured side by side
-    uvicorn.run(app, host=host, port=port, log_level="warning", http="httptools", loop="auto")
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        http=guarded_protocol(header_timeout, max_connections),
+        loop="auto",
+        backlog=max(2048, max_connections),
+    )
 
 
 def loopback(host: str) -> bool:

@@ -13,7 +13,6 @@ import threading
 
 # bodies streamed at once (api.service.Streams): each may hold GBs of findings when broken
 DEFAULT_STREAMS = 4
-DEFAULT_BODY_TIMEOUT = 60.0  # seconds without any part of a body arriving: 408
 
 
 class PipeAborted(Exception):

@@ -41,7 +41,21 @@ from answer import Answer, answers_for, read_message
 from answer import ReadError as ReadFailure
 from api.access import Access, Keys
 from api.batch import Batcher
-from api.pipe import DEFAULT_BODY_TIMEOUT, DEFAULT_STREAMS, BytePipe, PipeAborted
+from api.bodies import (
+    DEFAULT_BODY_DEADLINE,
+    DEFAULT_BODY_TIMEOUT,
+    DEFAULT_MIN_RATE,
+    DEFAULT_RATE_GRACE,
+    DEFAULT_RECEIVING,
+    BodyStalled,
+    BodyTooLarge,
+    Pace,
+    body_chunks,
+    declared_small,
+    declared_too_large,
+    whole_body,
+)
+from api.pipe import DEFAULT_STREAMS, BytePipe, PipeAborted
 from compiler import Compiled, ir, load_compiled
 from publish.site import Site
 from publish.texts import TEXTS
@@ -52,7 +66,6 @@ from validator.report import Report
 LOG = logging.getLogger("rulebook.service")
 PROTECTED = frozenset({"/v1/validate", "/v1/answer", "/v1/read"})  # with keys: a key needed
 DEFAULT_MAX_BYTES = 200 * 1024 * 1024
-SMALL_BODY = 8 * 1024 * 1024  # bodies up to this size are read whole, larger ones streamed
 DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 Lang = Literal["fr", "nl"]
 
@@ -296,33 +309,6 @@ def error(
 CLIENT_CLOSED = 499  # "client closed request" (nginx's code): never received, for the record
 
 
-class BodyTooLarge(Exception):
-    pass
-
-
-class BodyStalled(Exception):
-    """No part of the body arrived for ``idle`` seconds (answered 408)."""
-
-    def __init__(self, idle: float) -> None:
-        super().__init__(f"no part of the body arrived for {idle:g} s")
-
-
-async def body_chunks(request: Request, idle: float) -> AsyncIterator[bytes]:
-    """The body's chunks as they arrive; ``BodyStalled`` when none comes for ``idle``
-    seconds (a client that stops sending would otherwise hold its place for ever: a stream
-    slot, a connection)."""
-    chunks = request.stream().__aiter__()
-    while True:
-        try:
-            with anyio.fail_after(idle):
-                chunk = await chunks.__anext__()
-        except StopAsyncIteration:
-            return
-        except TimeoutError:
-            raise BodyStalled(idle) from None
-        yield chunk
-
-
 def create_app(
     compiled: Compiled | None = None,
     *,
@@ -331,6 +317,10 @@ def create_app(
     workers: int = 1,
     max_streams: int = DEFAULT_STREAMS,
     body_timeout: float = DEFAULT_BODY_TIMEOUT,
+    min_body_rate: float = DEFAULT_MIN_RATE,
+    rate_grace: float = DEFAULT_RATE_GRACE,
+    body_deadline: float = DEFAULT_BODY_DEADLINE,
+    max_receiving: int = DEFAULT_RECEIVING,
     today: dt.date | None = None,
     allow_as_of: bool = False,
     keys: Path | None = None,
@@ -348,6 +338,8 @@ def create_app(
     cpu = anyio.CapacityLimiter(1)
     batcher = Batcher(book, cpu, workers=workers)
     streams = Streams.of(max_streams)
+    receiving = anyio.CapacityLimiter(max_receiving)  # small bodies read (and held) at once
+    pace = Pace(idle=body_timeout, min_rate=min_body_rate, grace=rate_grace, deadline=body_deadline)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -415,6 +407,8 @@ def create_app(
 
     @app.exception_handler(BodyStalled)
     async def body_stalled(_request: Request, exc: BodyStalled) -> JSONResponse:
+        """A body that stopped arriving, came too slowly or too late: 408, connection
+        closed."""
         return error(408, "body-timeout", str(exc), headers={"Connection": "close"})
 
     @app.exception_handler(ClientDisconnect)
@@ -517,14 +511,13 @@ def create_app(
         dates = reference_dates(request, today, as_of if allow_as_of else None, as_of)
         if isinstance(dates, JSONResponse):
             return dates
-        declared = request.headers.get("content-length", "")
-        if declared.isascii() and declared.isdigit() and int(declared) <= SMALL_BODY:
+        if declared_small(request):
             # a small file: read it whole; validated together with the small files of the
             # other requests waiting (api/batch.py), one CPU-bound batch at a time per process
-            async with batcher.receiving():
-                data = await whole_body(request, limit, body_timeout)
-            if isinstance(data, JSONResponse):
-                return data
+            async with receiving, batcher.receiving():
+                data = await whole_body(request, limit, pace)
+            if data is None:
+                return too_large(limit)
             body = await batcher.validate(data, name, *dates)
         else:
             if declared_too_large(request, limit):
@@ -532,7 +525,7 @@ def create_app(
             try:
                 async with streams.slots:  # until one is free, the body is not read
                     report = await validate_stream(
-                        book, request, limit, name, *dates, streams.threads, body_timeout
+                        book, request, limit, name, *dates, streams.threads, pace
                     )
             except BodyTooLarge:
                 return too_large(limit)
@@ -562,10 +555,12 @@ def create_app(
         dates = reference_dates(request, today, as_of if allow_as_of else None, as_of)
         if isinstance(dates, JSONResponse):
             return dates
-        async with streams.slots:  # a body of up to the limit, held whole: a few at once
-            data = await whole_body(request, limit, body_timeout)
-            if isinstance(data, JSONResponse):
-                return data
+        # a body held whole (the answers echo its records): a small one among the small
+        # bodies received at once, a larger one in a stream slot
+        async with receiving if declared_small(request) else streams.slots:
+            data = await whole_body(request, limit, pace)
+            if data is None:
+                return too_large(limit)
 
             def work() -> tuple[Report, list[Answer]]:
                 report = run_validation(
@@ -595,10 +590,12 @@ def create_app(
     ) -> Response:
         """Parse a message (e.g. an insurer's answer): per record its type and (letter, code)
         errors with their labels, the refusal type and error percentage (as ``rulebook read``)."""
-        async with streams.slots:  # a body of up to the limit, held whole: a few at once
-            data = await whole_body(request, limit, body_timeout)
-            if isinstance(data, JSONResponse):
-                return data
+        # a body held whole (the answers echo its records): a small one among the small
+        # bodies received at once, a larger one in a stream slot
+        async with receiving if declared_small(request) else streams.slots:
+            data = await whole_body(request, limit, pace)
+            if data is None:
+                return too_large(limit)
 
             def work() -> dict[str, Any]:
                 return {"messages": [read_message(book, data, name).to_json()]}
@@ -650,28 +647,6 @@ def reference_dates(
         return today, dt.date.fromisoformat(as_of) if as_of else None
     except ValueError as exc:
         return error(422, "bad-parameter", f"query.as_of: {as_of!r} is not a date: {exc}")
-
-
-def declared_too_large(request: Request, limit: int) -> bool:
-    declared = request.headers.get("content-length")
-    return (
-        declared is not None and declared.isascii() and declared.isdigit() and int(declared) > limit
-    )
-
-
-async def whole_body(request: Request, limit: int, idle: float) -> bytes | JSONResponse:
-    """The whole body (answers echo its records), or the 413 answer as soon as it passes the
-    limit (declared or streamed); ``BodyStalled`` when it stops arriving."""
-    if declared_too_large(request, limit):
-        return too_large(limit)
-    parts: list[bytes] = []
-    size = 0
-    async for chunk in body_chunks(request, idle):
-        size += len(chunk)
-        if size > limit:
-            return too_large(limit)
-        parts.append(chunk)
-    return b"".join(parts)
 
 
 def answer_json(book: Compiled, a: Answer) -> dict[str, Any]:
@@ -745,7 +720,7 @@ async def validate_stream(
     today: dt.date | None,
     as_of: dt.date | None,
     threads: anyio.CapacityLimiter,
-    idle: float,
+    pace: Pace,
 ) -> Report:
     """Feed the body through a bounded pipe to the validator running in a worker thread
     (both from ``threads``: see ``Streams``)."""
@@ -766,7 +741,7 @@ async def validate_stream(
         tasks.start_soon(partial(anyio.to_thread.run_sync, work, limiter=threads))
         size = 0
         try:
-            async for chunk in body_chunks(request, idle):
+            async for chunk in body_chunks(request, pace):
                 size += len(chunk)
                 if size > limit:
                     over_limit = True

@@ -39,7 +39,7 @@ def peak_kb(pid: int) -> int:
 
 
 def main() -> int:
-    from api.service import SMALL_BODY
+    from api.bodies import SMALL_BODY
     from benchmarks.bigfile import build_broken
     from benchmarks.local_server import local_server
     from benchmarks.throughput import DATA, TODAY, measured, run_child

@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 import io
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -613,3 +614,35 @@ def test_serve_on_port_0_prints_the_port_it_got() -> None:
     finally:
         process.terminate()
         process.communicate(timeout=30)
+
+
+def test_slow_and_idle_clients_cannot_hold_the_service() -> None:
+    """Four uploads dripping a byte every 0.5 s held every stream slot (a 6 KB /v1/answer
+    waited 22 s behind them) and idle connections stayed open for ever: now a small answer
+    goes through at once, the drips get 408 once their rate is under the minimum, and the
+    idle connections (with no or half headers) 408 and closed after the header timeout."""
+    from benchmarks.abuse import abused, open_files, timed_answer
+
+    idle = min(300, open_files(600) - 200)
+    options = ("--today", "2026-11-01", "--workers", "1", "--header-timeout", "1")
+    with local_server(*options, "--rate-grace", "1", "--min-body-rate", "1000") as server:
+        with abused(server.port, idle, 4) as abuse:
+            time.sleep(0.3)
+            timed_answer(server.base)  # answered (it raises otherwise)
+            time.sleep(3.0)
+            assert abuse.closed_idle() == idle
+        assert len(abuse.drip_answers) == 4
+        assert all(
+            a.startswith(b"HTTP/1.1 408") and b"slower than" in a for a in abuse.drip_answers
+        )
+    assert server.logged == []
+
+
+def test_idle_connections_make_room_for_a_request() -> None:
+    """At the connection bound, the connection idle the longest is closed for a new one."""
+    from benchmarks.abuse import abused, timed_answer
+
+    options = ("--today", "2026-11-01", "--workers", "1", "--max-connections", "20")
+    with local_server(*options) as server, abused(server.port, 40, 0) as abuse:
+        timed_answer(server.base)
+        assert abuse.closed_idle() >= 20
