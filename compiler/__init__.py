@@ -11,12 +11,11 @@ types) -> ``compiler.passes`` (classification, checks) -> ``Compiled``.
 from __future__ import annotations
 
 import os
-import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from compiler import ir
+from compiler import cache, ir
 from compiler.from_ast import lower
 from compiler.passes import run_passes
 from rulebook.diagnostics import Diagnostic, RulebookError
@@ -183,28 +182,15 @@ def load_compiled(path: Path | str | None = None, *, use_cache: bool = True) -> 
     """Load and compile a rulebook directory (default: the shipped one), through the cache."""
     root = Path(path) if path is not None else shipped_root()
     content_hash = directory_hash(root) if root.is_dir() else None
-    target = None
+    name = None
     if content_hash is not None:
-        target = cache_dir() / f"{CACHE_FORMAT}-{content_hash.removeprefix('sha256:')}.pickle"
-    if use_cache and target is not None and target.is_file():
-        try:
-            with target.open("rb") as fh:
-                cached = pickle.load(fh)
-            if isinstance(cached, Compiled) and cached.hash == content_hash:
-                return cached
-        except Exception:  # a broken cache entry is rebuilt, never trusted
-            pass
+        name = f"{CACHE_FORMAT}-{content_hash.removeprefix('sha256:')}.pickle"
+    if use_cache and name is not None:
+        cached = cache.fetch(cache_dir(), name)
+        if isinstance(cached, Compiled) and cached.hash == content_hash:
+            return cached
     book = load(root)
     compiled = compile_rulebook(book)
-    if target is None or compiled.hash != content_hash:
-        return compiled
-    if use_cache:
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_suffix(f".{os.getpid()}.tmp")
-            with tmp.open("wb") as fh:
-                pickle.dump(compiled, fh, protocol=pickle.HIGHEST_PROTOCOL)
-            tmp.replace(target)
-        except OSError:
-            pass  # the cache is an optimisation only
+    if use_cache and name is not None and compiled.hash == content_hash:
+        cache.store(cache_dir(), name, compiled)  # an optimisation only: never an error
     return compiled

@@ -70,13 +70,13 @@ def parser() -> Lark:
 
 
 def _cache_file() -> str | bool:
-    """Lark's analysed grammar is cached next to the compiled rulebooks when possible."""
+    """Lark's analysed grammar is cached next to the compiled rulebooks when their directory
+    can be trusted (lark's cache is a pickle too: see ``compiler.cache``)."""
     from compiler import cache_dir  # late: compiler imports this module
+    from compiler.cache import trusted
 
-    try:
-        folder = cache_dir()
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError:
+    folder = cache_dir()
+    if trusted(folder) is None:
         return False
     return str(folder / f"lark-{lark.__version__}.cache")
 
