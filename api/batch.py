@@ -67,7 +67,11 @@ class Job:
 
 
 def validate_files(
-    compiled: Compiled, files: Files, today: dt.date | None, as_of: dt.date | None
+    compiled: Compiled,
+    files: Files,
+    today: dt.date | None,
+    as_of: dt.date | None,
+    keep: int | None = None,
 ) -> list[Outcome]:
     """Each file's report; a file that makes the validator fail gets the exception, the
     others their reports (the batch is then redone one file at a time)."""
@@ -78,6 +82,7 @@ def validate_files(
                 [(name, io.BytesIO(data)) for name, data in files],
                 today=today,
                 as_of=as_of,
+                keep=keep,
             )
         )
     except Exception as exc:
@@ -87,7 +92,7 @@ def validate_files(
     for name, data in files:
         try:
             outcomes.append(
-                validate(compiled, io.BytesIO(data), name=name, today=today, as_of=as_of)
+                validate(compiled, io.BytesIO(data), name=name, today=today, as_of=as_of, keep=keep)
             )
         except Exception as exc:  # handed to that request, which fails
             outcomes.append(exc)
@@ -115,15 +120,21 @@ def report_body(report: Report) -> bytes:
 
 
 def validate_bodies(
-    compiled: Compiled, files: Files, today: dt.date | None, as_of: dt.date | None
+    compiled: Compiled,
+    files: Files,
+    today: dt.date | None,
+    as_of: dt.date | None,
+    keep: int | None = None,
 ) -> list[Body]:
     """``validate_files``, each report as its JSON body."""
-    outcomes = validate_files(compiled, files, today, as_of)
+    outcomes = validate_files(compiled, files, today, as_of, keep)
     return [report_body(o) if isinstance(o, Report) else o for o in outcomes]
 
 
-def _worker_validate(files: Files, today: dt.date | None, as_of: dt.date | None) -> list[Body]:
-    return validate_bodies(_WORKER_BOOK[0], files, today, as_of)
+def _worker_validate(
+    files: Files, today: dt.date | None, as_of: dt.date | None, keep: int | None
+) -> list[Body]:
+    return validate_bodies(_WORKER_BOOK[0], files, today, as_of, keep)
 
 
 def _ready(_index: int) -> bool:
@@ -157,6 +168,7 @@ class Batcher:
     compiled: Compiled
     limiter: anyio.CapacityLimiter  # CPU-bound work in this process (workers == 1)
     workers: int = 1
+    keep: int | None = None  # findings listed per code in a report (the others counted)
     waiting: list[Job] = field(default_factory=list)
     running: int = 0  # tasks taking batches (at most ``workers``)
     validating: int = 0  # files in the batches being validated
@@ -320,11 +332,15 @@ class Batcher:
         today, as_of = batch[0].dates
         if self.workers == 1:
             return await anyio.to_thread.run_sync(
-                validate_bodies, self.compiled, files, today, as_of, limiter=self.limiter
+                validate_bodies, self.compiled, files, today, as_of, self.keep, limiter=self.limiter
             )
         pool = await self._live_pool()
         try:
-            return await asyncio.wrap_future(pool.submit(_worker_validate, files, today, as_of))
+            return await asyncio.wrap_future(
+                pool.submit(_worker_validate, files, today, as_of, self.keep)
+            )
         except BrokenProcessPool:  # a validator process died (killed, out of memory): once more
             pool = await self._live_pool(broken=pool)  # a file that kills it again fails
-            return await asyncio.wrap_future(pool.submit(_worker_validate, files, today, as_of))
+            return await asyncio.wrap_future(
+                pool.submit(_worker_validate, files, today, as_of, self.keep)
+            )

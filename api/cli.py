@@ -39,6 +39,7 @@ from rulebook.diagnostics import RulebookError, render
 from rulebook.load import load, shipped_root
 from validator.json_stream import json_text
 from validator.reader import DEFAULT_BLOCK_RECORDS
+from validator.tally import DEFAULT_KEEP
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -261,6 +262,17 @@ def read_input(path: str) -> bytes:
         return stream.read()
 
 
+MAX_FINDINGS = click.option(
+    "--max-findings",
+    type=click.IntRange(0, None),
+    default=DEFAULT_KEEP,
+    show_default=True,
+    metavar="N",
+    help="Findings listed per code (the others counted in the summary; verdict, error rate "
+    "and amounts count them all); 0: all listed.",
+)
+
+
 @main.command()
 @click.argument("file", type=str)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
@@ -279,6 +291,7 @@ def read_input(path: str) -> bytes:
     show_default=True,
     help="Records evaluated together (memory grows with it, about 4.5 KB per record).",
 )
+@MAX_FINDINGS
 @guarded
 def validate(
     file: str,
@@ -288,6 +301,7 @@ def validate(
     today: dt.date | None,
     as_of: dt.date | None,
     block_records: int,
+    max_findings: int,
 ) -> None:
     """Validate a 920000 file (exit 0 accepted, 1 findings, 2 unreadable)."""
     from validator import validate as run_validation
@@ -302,6 +316,7 @@ def validate(
             today=today,
             as_of=as_of,
             block_records=block_records,
+            keep=max_findings or None,
         )
     status = settle(EXIT_OK if not report.findings else EXIT_FINDINGS)
     if fmt == "json":
@@ -783,6 +798,7 @@ def docs(lang: str, out_dir: str, rulebook_dir: str | None) -> None:
     show_default=True,
     help="Bodies of up to 8 MB received and held at once; the others wait, unread.",
 )
+@MAX_FINDINGS
 @click.option(
     "--header-timeout",
     type=click.FloatRange(0.1, 3600),
@@ -835,6 +851,7 @@ def serve(
     rate_grace: float,
     body_deadline: float,
     max_receiving: int,
+    max_findings: int,
     header_timeout: float,
     max_connections: int,
     today: dt.date | None,
@@ -890,6 +907,7 @@ def serve(
         allow_as_of=allow_as_of,
         keys=keys,
         access_log=log,
+        keep=max_findings or None,
     )
     gc.freeze()  # the rulebook and the app live as long as the server: see api.batch
     # uvloop where it is installed (a dependency on Linux and macOS): ~8 % less CPU per

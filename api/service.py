@@ -62,6 +62,7 @@ from publish.texts import TEXTS
 from validator import validate as run_validation
 from validator.json_stream import json_text
 from validator.report import Report
+from validator.tally import DEFAULT_KEEP
 
 LOG = logging.getLogger("rulebook.service")
 PROTECTED = frozenset({"/v1/validate", "/v1/answer", "/v1/read"})  # with keys: a key needed
@@ -146,6 +147,11 @@ class FindingOut(BaseModel):
 
 class Summary(BaseModel):
     by_letter: dict[str, int] = Field(description="findings per letter B, F, R, S, E")
+    by_code: dict[str, int] = Field(description="findings per code, every one counted")
+    findings_omitted: int = Field(
+        description="findings counted but not listed (beyond the server's --max-findings of "
+        "their code)"
+    )
     error_rate: float = Field(description="share of refused items, per the rulebook's basis")
     invoices: int
     governing_date: str | None = Field(description="the date that chose the rules in force")
@@ -325,6 +331,7 @@ def create_app(
     allow_as_of: bool = False,
     keys: Path | None = None,
     access_log: TextIO | None = None,
+    keep: int | None = DEFAULT_KEEP,
 ) -> FastAPI:
     """The application, with its rulebook compiled once, here; with ``workers`` > 1 small
     files are validated in that many validator processes (``api.batch``); at most
@@ -332,11 +339,13 @@ def create_app(
     once, and as many answers and messages read (``/v1/answer`` and ``/v1/read`` read their
     body whole), the others waiting. 'today' is the server's: ``today`` (else the date of each
     request); a client may set ``as_of`` only with ``allow_as_of``. With ``keys`` (a key file)
-    the validation routes need a client's key; ``access_log`` gets a JSON line per request."""
+    the validation routes need a client's key; ``access_log`` gets a JSON line per request.
+    A report lists at most ``keep`` findings of each code (None: all), every one counted;
+    ``/v1/answer`` lists them all (answers carry each record's)."""
     book = compiled if compiled is not None else load_compiled(rulebook_dir)
     limit = max_bytes or int(os.environ.get("RULEBOOK_MAX_BYTES", DEFAULT_MAX_BYTES))
     cpu = anyio.CapacityLimiter(1)
-    batcher = Batcher(book, cpu, workers=workers)
+    batcher = Batcher(book, cpu, workers=workers, keep=keep)
     streams = Streams.of(max_streams)
     receiving = anyio.CapacityLimiter(max_receiving)  # small bodies read (and held) at once
     pace = Pace(idle=body_timeout, min_rate=min_body_rate, grace=rate_grace, deadline=body_deadline)
@@ -525,7 +534,7 @@ def create_app(
             try:
                 async with streams.slots:  # until one is free, the body is not read
                     report = await validate_stream(
-                        book, request, limit, name, *dates, streams.threads, pace
+                        book, request, limit, name, *dates, streams.threads, pace, keep
                     )
             except BodyTooLarge:
                 return too_large(limit)
@@ -721,6 +730,7 @@ async def validate_stream(
     as_of: dt.date | None,
     threads: anyio.CapacityLimiter,
     pace: Pace,
+    keep: int | None,
 ) -> Report:
     """Feed the body through a bounded pipe to the validator running in a worker thread
     (both from ``threads``: see ``Streams``)."""
@@ -729,7 +739,9 @@ async def validate_stream(
 
     def work() -> None:
         try:
-            outcome["report"] = run_validation(book, pipe, name=name, today=today, as_of=as_of)
+            outcome["report"] = run_validation(
+                book, pipe, name=name, today=today, as_of=as_of, keep=keep
+            )
         except PipeAborted:
             outcome["aborted"] = True
         finally:

@@ -50,6 +50,10 @@ FREE = {
     ("S300", "contact_first_name"),
     ("S300", "contact_phone"),
     ("ET95", "recap_invoice_number"),
+    # zones whose only constraint is a table of values: a value of the table is a valid file,
+    # any other is refused (so never a fail-open)
+    ("S200", "format_version"),
+    ("S300", "invoice_kind"),
 }
 BORDEREAU = ("ET95", "ET96")
 BYTES = b" 0123456789+-AZaz\x00\x1b\n\r\x7f\xb2\xe9\xff"

@@ -19,7 +19,7 @@ from api.service import create_app
 from compiler import Compiled
 from validator import validate
 from validator.reader import Reader
-from validator.report import Report
+from validator.report import Report, text_lines
 
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = (ROOT / "examples" / "baseline.920000").read_bytes()
@@ -190,3 +190,33 @@ def test_fuzz_finds_no_exception_and_no_fail_open() -> None:
     stats = fuzz(400, seed=5, workers=1)
     assert stats.tried == 400 and stats.answers == 40 and stats.round_trips == 20
     assert stats.exceptions == [] and stats.fail_opens == []
+
+
+def test_findings_listed_up_to_a_bound_and_counted_exactly(compiled: Compiled) -> None:
+    """A file broken everywhere kept every finding (~390 bytes each: ~10 GB for 200 MB): a
+    report lists the first N of each code and counts them all; the verdict, the error rate
+    and the amounts are those of every finding, and the answers list them all."""
+    from benchmarks.bigfile import build_broken
+
+    body = build_broken(compiled, 400)
+    every = validate(compiled, io.BytesIO(body), today=TODAY)
+    bounded = validate(compiled, io.BytesIO(body), today=TODAY, keep=5)
+    listed: dict[str, int] = {}
+    for f in bounded.findings:
+        listed[f.code] = listed.get(f.code, 0) + 1
+    assert max(listed.values()) == 5 and bounded.omitted > 0
+    assert bounded.total == len(every.findings) and bounded.by_code() == every.by_code()
+    assert bounded.by_letter() == every.by_letter()
+    assert (bounded.verdict, bounded.error_rate, bounded.amounts) == (
+        every.verdict,
+        every.error_rate,
+        every.amounts,
+    )
+    assert set(bounded.findings) <= set(every.findings)
+    assert listed == {code: min(5, count) for code, count in every.by_code().items()}
+    summary = bounded.to_json()["summary"]
+    assert summary["findings_omitted"] == bounded.omitted
+    assert sum(summary["by_code"].values()) == len(every.findings)
+    assert every.to_json()["summary"]["findings_omitted"] == 0
+    text = "".join(text_lines(bounded))
+    assert f"{bounded.omitted:,} more findings not listed (counted):" in text

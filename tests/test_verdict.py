@@ -10,6 +10,7 @@ import pytest
 from compiler import Compiled
 from tests.sendings import build, check, with_basis
 from validator.report import Finding
+from validator.tally import Tally
 from validator.verdict import decide, error_rate
 
 DATE = 20260901
@@ -80,7 +81,7 @@ def finding(letter: str, invoice: int | None, record: int | None) -> Finding:
 
 @pytest.mark.parametrize("letter", ["S", "E"])
 def test_signals_refuse_nothing(compiled: Compiled, letter: str) -> None:
-    findings = [finding(letter, 1, 3)]
+    findings = Tally.of([finding(letter, 1, 3)])
     rate = error_rate(compiled, findings, invoices=1, records=5, date=DATE)
     assert rate == 0.0
     assert decide(compiled, findings, rate, DATE) == "accepted"
@@ -88,6 +89,6 @@ def test_signals_refuse_nothing(compiled: Compiled, letter: str) -> None:
 
 def test_record_basis_counts_records(compiled: Compiled) -> None:
     by_records = with_basis(compiled, b"records")
-    findings = [finding("R", 1, 3), finding("F", 1, 3), finding("R", 2, 9)]
+    findings = Tally.of([finding("R", 1, 3), finding("F", 1, 3), finding("R", 2, 9)])
     assert error_rate(by_records, findings, invoices=2, records=40, date=DATE) == 2 / 40
     assert error_rate(compiled, findings, invoices=2, records=40, date=DATE) == 1.0

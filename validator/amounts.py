@@ -19,7 +19,7 @@ the allocator's heap once large).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -29,7 +29,8 @@ from compiler import ir
 from validator.chunk import Chunk
 from validator.evaluate import Env, Scope, layout_scope, zone_value
 from validator.growing import Growing
-from validator.report import AmountsResult, Destination, Finding, Sums
+from validator.report import AmountsResult, Destination, Sums
+from validator.tally import Tally
 from validator.values import Val, int_sums
 
 REJECTED = frozenset({"rejected_blocking", "rejected_threshold"})
@@ -113,7 +114,7 @@ class AmountsRun:
         scope = layout_scope(chunk, chunk.layouts[chunk.layout_index[layout]], env)
         return new_values(scope, zone_value(scope, zone_ref(layout, zone)), 0)
 
-    def result(self, findings: Sequence[Finding], verdict: str) -> AmountsResult:
+    def result(self, tally: Tally, verdict: str) -> AmountsResult:
         numbers, keys = self.inv_numbers.array(), self.inv_keys.array()
         ordinals, invoices = self.ordinals.array(), self.invoices.array()
         accounts, amounts = self.accounts.array(), self.amounts.array()
@@ -124,7 +125,7 @@ class AmountsRun:
         by_invoice[numbers[valid]] = index
         by_invoice[0] = -1  # lines outside any invoice
         dest = by_invoice[invoices]
-        refused = self._refused(findings, verdict, ordinals, invoices)
+        refused = self._refused(tally, verdict, ordinals, invoices)
         usable = (dest >= 0) & (accounts >= 0)
         slots = len(self.spec.accounts)
         group = dest.astype(np.int64) * slots + accounts
@@ -152,22 +153,23 @@ class AmountsRun:
 
     @staticmethod
     def _refused(
-        findings: Sequence[Finding], verdict: str, ordinals: np.ndarray, invoices: np.ndarray
+        tally: Tally, verdict: str, ordinals: np.ndarray, invoices: np.ndarray
     ) -> np.ndarray:
         if verdict in REJECTED:
             return np.ones(ordinals.size, dtype=np.bool_)
-        refused_invoices = {f.invoice for f in findings if f.letter == "F" and f.invoice}
+        refused_invoices = tally.refused_invoices
         if refused_invoices:
             numbers = np.fromiter(refused_invoices, np.int32, len(refused_invoices))
             refused = np.isin(invoices, numbers)
         else:
             refused = np.zeros(invoices.size, dtype=np.bool_)
-        for f in findings:
-            if f.letter != "R" or f.record is None or not ordinals.size:
-                continue
-            at = int(np.searchsorted(ordinals, f.record, side="right")) - 1
-            if at >= 0 and f.invoice is not None and invoices[at] == f.invoice:
-                refused[at] = True
+        if tally.refused_lines and ordinals.size:
+            # an R finding refuses the line it is on, or the line its record belongs to
+            lines = np.array(sorted(tally.refused_lines), dtype=np.int64).reshape(-1, 2)
+            at = np.searchsorted(ordinals, lines[:, 0], side="right") - 1
+            ok = at >= 0
+            ok[ok] &= invoices[at[ok]] == lines[ok, 1]
+            refused[at[ok]] = True
         return refused
 
 

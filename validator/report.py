@@ -130,12 +130,31 @@ class Report:
     reference_date: str
     governing_date: str | None
     amounts: AmountsResult | None = None
+    # every finding counted (``validator.tally``); None: those of ``findings``, all listed
+    code_counts: dict[str, int] | None = None
+    letter_counts: dict[str, int] | None = None
+    omitted: int = 0  # findings counted but not listed
 
     def by_letter(self) -> dict[str, int]:
+        if self.letter_counts is not None:
+            return {k: self.letter_counts.get(k, 0) for k in LETTERS}
         counts = dict.fromkeys(LETTERS, 0)
         for f in self.findings:
             counts[f.letter] = counts.get(f.letter, 0) + 1
         return counts
+
+    def by_code(self) -> dict[str, int]:
+        if self.code_counts is not None:
+            return dict(self.code_counts)
+        counts: dict[str, int] = {}
+        for f in self.findings:
+            counts[f.code] = counts.get(f.code, 0) + 1
+        return dict(sorted(counts.items()))
+
+    @property
+    def total(self) -> int:
+        """Every finding, listed or not."""
+        return len(self.findings) + self.omitted
 
     def to_json(self, *, lazy: bool = False) -> dict[str, Any]:
         """The report as JSON (design.md §4); ``lazy``: its findings as a ``LazyList``, each
@@ -154,6 +173,8 @@ class Report:
             "amounts": self.amounts.to_json() if self.amounts is not None else None,
             "summary": {
                 "by_letter": self.by_letter(),
+                "by_code": self.by_code(),
+                "findings_omitted": self.omitted,
                 "error_rate": self.error_rate,
                 "invoices": self.invoices,
                 "reference_date": self.reference_date,
@@ -208,6 +229,16 @@ def text_lines(report: Report, lang: str = "fr") -> Iterator[str]:
                 yield f"      value: {f.value!r}\n"
             if f.detail:
                 yield f"      {f.detail}\n"
+    if report.omitted:
+        listed: dict[str, int] = {}
+        for f in report.findings:
+            listed[f.code] = listed.get(f.code, 0) + 1
+        more = [(c, n - listed.get(c, 0)) for c, n in report.by_code().items()]
+        yield "\n"
+        yield f"{plural(report.omitted, 'more finding')} not listed (counted):\n"
+        for code, count in more:
+            if count:
+                yield f"  {code}: {count:,} more\n"
 
 
 def _text_head(report: Report) -> Iterator[str]:

@@ -44,6 +44,7 @@ from validator.reader import (
     reader_finding,
 )
 from validator.report import Finding, Report
+from validator.tally import Tally
 from validator.values import Bool, Ints, member, some, spread
 from validator.verdict import decide, error_rate
 
@@ -80,7 +81,7 @@ class Run:
     as_of: int | None
     env: Env = field(init=False)
     aggs: list[AggRuntime] = field(default_factory=list)
-    findings: list[Finding] = field(default_factory=list)
+    findings: Tally = field(default_factory=Tally)
     carried: dict[str, Carried] = field(default_factory=dict)
     previous: Carried | None = None
     last_rows: dict[str, Carried] = field(default_factory=dict)
@@ -411,8 +412,12 @@ class Run:
             violated = violated & emit
             unexplained = unexplained & emit
         hits = np.flatnonzero(violated)
+        tally = self.findings
         for k in hits:
-            self.findings.append(self._finding(rule, rp.layout, scope, int(k), segment, sending))
+            if tally.wants(rule.code):
+                tally.add(self._finding(rule, rp.layout, scope, int(k), segment, sending))
+            else:  # counted, not listed: no Finding made
+                tally.count(rule.code, rule.letter, *self._place(scope, int(k), segment, sending))
         info = self.compiled.reader_code("rule_not_evaluable")
         for k in np.flatnonzero(unexplained & ~violated):
             base = self._finding(rule, rp.layout, scope, int(k), segment, sending)
@@ -438,6 +443,16 @@ class Run:
                     "readable and no other finding reports it",
                 )
             )
+
+    @staticmethod
+    def _place(
+        scope: Scope, k: int, segment: str | None, sending: bool
+    ) -> tuple[int | None, int | None]:
+        """(record, invoice) of the finding on row ``k`` of the scope."""
+        if segment is not None or sending:
+            return None, None
+        row = int(scope.idx[k])
+        return int(scope.chunk.ordinals[row]), int(scope.chunk.invoices[row]) or None
 
     def _finding(
         self,
@@ -843,10 +858,17 @@ def validate(
     today: dt.date | None = None,
     as_of: dt.date | None = None,
     block_records: int = DEFAULT_BLOCK_RECORDS,
+    keep: int | None = None,
 ) -> Report:
-    """Validate one file; never raises for bad file content (bad input becomes findings)."""
+    """Validate one file; never raises for bad file content (bad input becomes findings).
+    ``keep``: findings listed per code (the others counted; None: all listed)."""
     (report,) = validate_many(
-        compiled, [(name, stream)], today=today, as_of=as_of, block_records=block_records
+        compiled,
+        [(name, stream)],
+        today=today,
+        as_of=as_of,
+        block_records=block_records,
+        keep=keep,
     )
     return report
 
@@ -858,13 +880,20 @@ def validate_many(
     today: dt.date | None = None,
     as_of: dt.date | None = None,
     block_records: int = DEFAULT_BLOCK_RECORDS,
+    keep: int | None = None,
 ) -> list[Report]:
     """Validate several files together (``drive``): each report is the one ``validate``
     gives for that file alone, for less work than validating them one by one."""
     return drive(
         [
             validation(
-                compiled, stream, name=name, today=today, as_of=as_of, block_records=block_records
+                compiled,
+                stream,
+                name=name,
+                today=today,
+                as_of=as_of,
+                block_records=block_records,
+                keep=keep,
             )
             for name, stream in files
         ]
@@ -879,12 +908,14 @@ def validation(
     today: dt.date | None = None,
     as_of: dt.date | None = None,
     block_records: int = DEFAULT_BLOCK_RECORDS,
+    keep: int | None = None,
 ) -> Validation:
     """One validation as a generator: it yields the passes of stream rules it needs
     evaluated (see ``drive``) and returns the report."""
     plan = plan_for(compiled)
     today_int = date_int(today or dt.date.today())
     run = Run(plan=plan, today=today_int, as_of=date_int(as_of) if as_of else None)
+    run.findings.keep = keep
     reader = Reader(stream=stream, compiled=compiled, block_records=block_records)
     reader.read_header()
     yield from run.start(reader)
@@ -898,16 +929,17 @@ def validation(
     reader.drain()
     yield from run.finish(reader)
     yield from governing_pass(run)
-    findings = [reader_finding(compiled, f) for f in reader.findings]
-    findings.extend(run.findings)
-    findings.sort(key=Finding.sort_key)
+    tally = run.findings
+    for f in reader.findings:
+        tally.add(reader_finding(compiled, f))
+    findings = sorted(tally.listed, key=Finding.sort_key)
     governing = run.governing
     decisive = governing if governing is not None else today_int
     # amounts refused by the findings alone (the rate's "amounts" basis), then as the verdict has it
-    refusals = run.amounts.result(findings, "accepted_with_errors") if run.amounts else None
+    refusals = run.amounts.result(tally, "accepted_with_errors") if run.amounts else None
     rate = error_rate(
         compiled,
-        findings,
+        tally,
         invoices=run.invoice_count,
         records=reader.records,
         date=decisive,
@@ -916,10 +948,10 @@ def validation(
     seg200 = (
         reader.segments.get(compiled.message.segments[0]) if compiled.message.segments else None
     )
-    verdict = decide(compiled, findings, rate, decisive)
+    verdict = decide(compiled, tally, rate, decisive)
     amounts = refusals
     if run.amounts is not None and verdict in REJECTED:
-        amounts = run.amounts.result(findings, verdict)
+        amounts = run.amounts.result(tally, verdict)
     return Report(
         rulebook_version=compiled.version,
         rulebook_hash=compiled.hash,
@@ -930,6 +962,9 @@ def validation(
         invoices=run.invoice_count,
         verdict=verdict,
         findings=tuple(findings),
+        code_counts=dict(sorted(tally.by_code.items())),
+        letter_counts=dict(tally.by_letter),
+        omitted=tally.omitted,
         error_rate=round(rate, 6),
         reference_date=_iso(today_int),
         governing_date=_iso(governing) if governing is not None else None,

@@ -1,6 +1,7 @@
 """The verdict on a sending (design.md §5), from its findings and the rulebook's parameters.
 
-Input: the findings, the counts of invoices and records, the compiled rulebook and the
+Input: the findings' tally (``validator.tally``: counts, and the invoices and records with
+an F or R finding), the counts of invoices and records, the compiled rulebook and the
 governing date (which chooses the parameter versions in force).
 Output: the verdict and the error rate.
 
@@ -20,12 +21,12 @@ Both parameters are required of every rulebook (compile-time check ``verdict-par
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from compiler import Compiled
-    from validator.report import AmountsResult, Finding
+    from validator.report import AmountsResult
+    from validator.tally import Tally
 
 THRESHOLD, BASIS = "error_rate_threshold", "error_rate_basis"
 BASES = (b"invoices", b"records", b"amounts")
@@ -34,7 +35,7 @@ REFUSING = frozenset({"F", "R"})
 
 def error_rate(
     compiled: Compiled,
-    findings: Sequence[Finding],
+    tally: Tally,
     *,
     invoices: int,
     records: int,
@@ -53,16 +54,14 @@ def error_rate(
         )
         return no / asked if asked else 0.0
     if basis == b"records":
-        refused = {f.record for f in findings if f.letter in REFUSING and f.record is not None}
-        total = records
+        refused, total = len(tally.refusing_records), records
     else:
-        refused = {f.invoice for f in findings if f.letter in REFUSING and f.invoice is not None}
-        total = invoices
-    return len(refused) / total if total else 0.0
+        refused, total = len(tally.refusing_invoices), invoices
+    return refused / total if total else 0.0
 
 
-def decide(compiled: Compiled, findings: Sequence[Finding], rate: float, date: int) -> str:
-    letters = {f.letter for f in findings}
+def decide(compiled: Compiled, tally: Tally, rate: float, date: int) -> str:
+    letters = {letter for letter, count in tally.by_letter.items() if count}
     if "B" in letters:
         return "rejected_blocking"
     threshold = compiled.param_value(THRESHOLD, date)
