@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import anyio
-from starlette.requests import Request
+if TYPE_CHECKING:  # the command line imports the defaults, not the web stack
+    from starlette.requests import Request
 
 DEFAULT_BODY_TIMEOUT = 60.0  # seconds without any part of a body arriving
 DEFAULT_MIN_RATE = 8192.0  # bytes a second on average, from the grace period on
@@ -63,6 +64,8 @@ def declared_too_large(request: Request, limit: int) -> bool:
 
 async def body_chunks(request: Request, pace: Pace) -> AsyncIterator[bytes]:
     """The body's chunks as they arrive, within ``pace``."""
+    import anyio
+
     chunks = request.stream().__aiter__()
     started = anyio.current_time()
     size = 0

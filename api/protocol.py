@@ -14,10 +14,11 @@ as long as its client likes (2,000 such connections were seen held). Here:
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # uvicorn is imported when a server starts, not by every command
+    import asyncio
+
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 DEFAULT_HEADER_TIMEOUT = 10.0
