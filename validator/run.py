@@ -81,7 +81,7 @@ class Run:
     as_of: int | None
     env: Env = field(init=False)
     aggs: list[AggRuntime] = field(default_factory=list)
-    findings: Tally = field(default_factory=Tally)
+    tally: Tally = field(default_factory=Tally)  # the findings: counted, listed up to a bound
     carried: dict[str, Carried] = field(default_factory=dict)
     previous: Carried | None = None
     last_rows: dict[str, Carried] = field(default_factory=dict)
@@ -199,7 +199,7 @@ class Run:
         unknown = np.flatnonzero(new & (chunk.layout_of < 0))
         for i in unknown:
             key = chunk.rows[i, : self.compiled.message.key_length].tobytes()
-            self.findings.append(
+            self.tally.add(
                 reader_finding(
                     self.compiled,
                     ReaderFinding(
@@ -222,7 +222,7 @@ class Run:
             position = int(np.argmax(bad)) + 1
             byte = int(chunk.rows[i, position - 1])
             layout = chunk.layout_of[i]
-            self.findings.append(
+            self.tally.add(
                 reader_finding(
                     self.compiled,
                     ReaderFinding(
@@ -342,7 +342,7 @@ class Run:
                 chunk.flag(name, np.array([k]))
         yield Pass(self, chunk, FINAL)
         for name in sorted(self.overflow):
-            self.findings.append(
+            self.tally.add(
                 reader_finding(
                     self.compiled,
                     ReaderFinding(
@@ -412,7 +412,7 @@ class Run:
             violated = violated & emit
             unexplained = unexplained & emit
         hits = np.flatnonzero(violated)
-        tally = self.findings
+        tally = self.tally
         for k in hits:
             if tally.wants(rule.code):
                 tally.add(self._finding(rule, rp.layout, scope, int(k), segment, sending))
@@ -421,7 +421,7 @@ class Run:
         info = self.compiled.reader_code("rule_not_evaluable")
         for k in np.flatnonzero(unexplained & ~violated):
             base = self._finding(rule, rp.layout, scope, int(k), segment, sending)
-            self.findings.append(
+            self.tally.add(
                 Finding(
                     code=info.code,
                     letter=info.letter,
@@ -915,7 +915,7 @@ def validation(
     plan = plan_for(compiled)
     today_int = date_int(today or dt.date.today())
     run = Run(plan=plan, today=today_int, as_of=date_int(as_of) if as_of else None)
-    run.findings.keep = keep
+    run.tally.keep = keep
     reader = Reader(stream=stream, compiled=compiled, block_records=block_records)
     reader.read_header()
     yield from run.start(reader)
@@ -929,7 +929,7 @@ def validation(
     reader.drain()
     yield from run.finish(reader)
     yield from governing_pass(run)
-    tally = run.findings
+    tally = run.tally
     for f in reader.findings:
         tally.add(reader_finding(compiled, f))
     findings = sorted(tally.listed, key=Finding.sort_key)

@@ -50,8 +50,6 @@ class Tally:
             self.listed.append(f)
         self.count(f.code, f.letter, f.record, f.invoice)
 
-    append = add  # where a list of findings was filled
-
     def count(self, code: str, letter: str, record: int | None, invoice: int | None) -> None:
         self.by_code[code] = self.by_code.get(code, 0) + 1
         self.by_letter[letter] = self.by_letter.get(letter, 0) + 1
