@@ -371,12 +371,13 @@ def create_app(
     )
     app.state.compiled = book
     app.state.batcher = batcher
-    app.add_middleware(
-        Access,
-        keys=Keys(keys) if keys is not None else None,
-        log=access_log,
-        protected=PROTECTED,
-    )
+    if keys is not None or access_log is not None:  # else nothing to check or to write
+        app.add_middleware(
+            Access,
+            keys=Keys(keys) if keys is not None else None,
+            log=access_log,
+            protected=PROTECTED,
+        )
     described = app.openapi
 
     def openapi() -> dict[str, Any]:
