@@ -42,6 +42,7 @@ class ReadRecord:
     index: int | None  # the echo block's index zone
     errors: tuple[Error, ...]
     values: dict[str, Any] | None  # zones of a record the message does not echo
+    echoed: bytes | None = None  # the sent record's characters, as the message repeats them
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -184,7 +185,9 @@ def _records(
         index = None
         values = None
         echoed = size - block.length if block is not None else None
+        sent: bytes | None = chunk if block is None else None  # echoed with its error zones
         if block is not None and (layout is None or layout.length == echoed):
+            sent = chunk[:echoed]
             tail = chunk[echoed:]
             errors.extend(_pair_errors(compiled, block, tail))
             index_zone = block.role("index")
@@ -205,6 +208,7 @@ def _records(
                 index=index,
                 errors=tuple(errors),
                 values=values,
+                echoed=sent if values is None else None,
             )
         )
     return out

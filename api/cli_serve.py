@@ -165,6 +165,17 @@ def parse_workers(_ctx: click.Context, _param: click.Parameter, value: str) -> i
     type=click.Path(dir_okay=False, allow_dash=True),
     help="Write a JSON line per request to this file ('-': standard output).",
 )
+@click.option(
+    "--store",
+    "store_url",
+    envvar="RULEBOOK_STORE",
+    default=None,
+    metavar="URL",
+    help="The campaign store served under /v1/campaigns: sqlite:///PATH or "
+    "postgresql+psycopg://… (default: RULEBOOK_STORE, else campaigns.db in the user's data "
+    "directory).",
+)
+@click.option("--no-campaigns", is_flag=True, help="Serve no campaign routes (no store).")
 @guarded
 def serve(
     host: str,
@@ -185,6 +196,8 @@ def serve(
     allow_as_of: bool,
     keys_file: str | None,
     access_log: str | None,
+    store_url: str | None,
+    no_campaigns: bool,
 ) -> None:
     """Start the HTTP validation service (the rulebook is compiled once, at start-up)."""
     import uvicorn
@@ -208,6 +221,18 @@ def serve(
         except OSError as exc:
             fail(f"cannot write the access log {access_log}: {exc.strerror}")
     compiled = compiled_rulebook(rulebook_dir)  # errors stop here, once, before any worker
+    store = None
+    if not no_campaigns:
+        from campaign.store import Store, StoreError, default_url
+
+        store = store_url or default_url()
+        try:
+            opened = Store(store)  # a store that cannot be opened (or migrated) stops here
+        except StoreError as exc:
+            fail(str(exc))
+            raise
+        shown_store = opened.redacted()
+        opened.close()
     port = usable_port(host, port)  # a port in use stops here, before any worker too
     if keys is None and not loopback(host):
         fail(
@@ -219,6 +244,7 @@ def serve(
         f"rulebook {compiled.version} ({compiled.hash[:19]}…): {len(compiled.rules)} rules\n"
         f"serving on http://{shown}:{port}  (API docs: http://{shown}:{port}/docs)"
         + (f"  [{workers} validator processes]" if workers > 1 else "")
+        + (f"  [campaigns: {shown_store}]" if store else "")
     )
     app = create_app(
         compiled,
@@ -235,6 +261,7 @@ def serve(
         keys=keys,
         access_log=log,
         keep=max_findings or None,
+        store=store,
     )
     gc.freeze()  # the rulebook and the app live as long as the server: see api.batch
     # uvloop where it is installed (a dependency on Linux and macOS): ~8 % less CPU per

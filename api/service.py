@@ -332,6 +332,7 @@ def create_app(
     keys: Path | None = None,
     access_log: TextIO | None = None,
     keep: int | None = DEFAULT_KEEP,
+    store: str | None = None,
 ) -> FastAPI:
     """The application, with its rulebook compiled once, here; with ``workers`` > 1 small
     files are validated in that many validator processes (``api.batch``); at most
@@ -341,7 +342,8 @@ def create_app(
     request); a client may set ``as_of`` only with ``allow_as_of``. With ``keys`` (a key file)
     the validation routes need a client's key; ``access_log`` gets a JSON line per request.
     A report lists at most ``keep`` findings of each code (None: all), every one counted;
-    ``/v1/answer`` lists them all (answers carry each record's)."""
+    ``/v1/answer`` lists them all (answers carry each record's). With ``store`` (a database
+    URL) the campaign routes (``api.campaigns``) serve the campaigns of that store."""
     book = compiled if compiled is not None else load_compiled(rulebook_dir)
     limit = max_bytes or int(os.environ.get("RULEBOOK_MAX_BYTES", DEFAULT_MAX_BYTES))
     cpu = anyio.CapacityLimiter(1)
@@ -371,6 +373,13 @@ def create_app(
     )
     app.state.compiled = book
     app.state.batcher = batcher
+    if store is not None:
+        from api.campaigns import router
+        from campaign.campaigns import Campaigns
+        from campaign.store import Store
+
+        app.state.campaigns = Campaigns(Store(store), book)
+        app.include_router(router(app.state.campaigns, limit, pace))
     if keys is not None or access_log is not None:  # else nothing to check or to write
         app.add_middleware(
             Access,

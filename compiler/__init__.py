@@ -60,6 +60,8 @@ class Compiled:
     tolerances: tuple[ir.Tolerance, ...] = ()
     warnings: tuple[Diagnostic, ...] = ()
     by_record: dict[str, tuple[ir.Rule, ...]] = field(default_factory=dict, compare=False)
+    official_codes: frozenset[str] = field(default=frozenset(), compare=False)
+    campaign: dict[str, Any] = field(default_factory=dict, compare=False)  # campaign.json
 
     def __post_init__(self) -> None:
         if not self.by_record:
@@ -167,6 +169,8 @@ def compile_rulebook(book: Rulebook) -> Compiled:
         questions=tuple(lowered.questions),
         tolerances=tuple(lowered.tolerances),
         warnings=tuple(d for d in diags if not d.is_error),
+        official_codes=frozenset(book.catalogue.entries),
+        campaign=dict(book.campaign),
     )
 
 

@@ -21,7 +21,14 @@ from generator.derive import Sending, fill
 from generator.encode import EncodeError, encode, encode_raw
 from generator.structured import LINE_ENDS, Item, StructureError, flatten
 
-__all__ = ["StructureError", "apply_mutations", "build", "filled_items", "generate"]
+__all__ = [
+    "StructureError",
+    "apply_mutations",
+    "build",
+    "filled_items",
+    "generate",
+    "variants",
+]
 
 
 def apply_mutations(items: list[Item], mutations: Iterable[ir.Mutation]) -> list[Item]:
@@ -154,6 +161,27 @@ def generate(
         mutated = apply_mutations(filled_items(compiled, items, content), edits)
         content = build(compiled, mutated, when)
     return with_line_ends(compiled, data, content)
+
+
+def variants(
+    compiled: Compiled,
+    data: dict[str, Any],
+    mutation_sets: Iterable[Iterable[ir.Mutation]],
+    *,
+    today: dt.date | None = None,
+) -> list[bytes]:
+    """``generate(compiled, data, mutations=m, today=today)`` for each ``m``, the baseline
+    written once (a campaign writes every mutant of a scenario)."""
+    when = scenario_date(data, today)
+    items = flatten(compiled, data)
+    content = build(compiled, items, when)
+    filled = filled_items(compiled, items, content)
+    out = []
+    for mutations in mutation_sets:
+        edits = list(mutations)
+        mutated = build(compiled, apply_mutations(filled, edits), when) if edits else content
+        out.append(with_line_ends(compiled, data, mutated))
+    return out
 
 
 def with_line_ends(compiled: Compiled, data: dict[str, Any], content: bytes) -> bytes:

@@ -37,6 +37,7 @@ class Rulebook:
     hash: str
     diagnostics: tuple[Diagnostic, ...]
     scenarios: dict[str, dict[str, Any]] = field(default_factory=dict, compare=False)
+    campaign: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def items(self) -> Iterable[syntax.Item]:
         for f in self.files:
@@ -189,6 +190,22 @@ def load(paths: Sequence[Path | str] | Path | str | None = None) -> Rulebook:
                 )
                 continue
             scenarios[path.stem] = data
+    campaign: dict[str, Any] = {}
+    for folder in dirs:
+        path = folder / "instructions" / "campaign.json"
+        if path.is_file():
+            rel = _relative(path, root)
+            try:
+                profile = json.loads(path.read_text("utf-8"))
+            except (OSError, ValueError) as exc:
+                diags.append(error("bad-campaign", f"{rel}: {exc}", Span.point(rel, 1, 1)))
+                continue
+            if not isinstance(profile, dict):
+                diags.append(
+                    error("bad-campaign", f"{rel} is not a JSON object", Span.point(rel, 1, 1))
+                )
+                continue
+            campaign = profile
     content_hash = "sha256:" + digest.hexdigest()
     if len(dirs) == 1 and len(files) == len(source_files(dirs[0])):
         content_hash = directory_hash(dirs[0])
@@ -200,6 +217,7 @@ def load(paths: Sequence[Path | str] | Path | str | None = None) -> Rulebook:
         hash=content_hash,
         diagnostics=tuple(diags),
         scenarios=scenarios,
+        campaign=campaign,
     )
     return dataclasses.replace(book, diagnostics=(*book.diagnostics, *check(book)))
 

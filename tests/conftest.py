@@ -31,6 +31,18 @@ def isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
         os.environ["RULEBOOK_CACHE"] = previous
 
 
+@pytest.fixture(scope="session", autouse=True)
+def isolated_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Campaign stores the tests do not name (``rulebook serve``'s default) are temporary."""
+    previous = os.environ.get("RULEBOOK_STORE")
+    os.environ["RULEBOOK_STORE"] = f"sqlite:///{tmp_path_factory.mktemp('store')}/campaigns.db"
+    yield
+    if previous is None:
+        os.environ.pop("RULEBOOK_STORE", None)
+    else:
+        os.environ["RULEBOOK_STORE"] = previous
+
+
 @pytest.fixture(scope="session")
 def compiled() -> Compiled:
     return load_compiled(ROOT)
