@@ -34,6 +34,7 @@ Auth = Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)]
 JSON_OBJECT = {"application/json": {"schema": {"type": "object"}}}
 ERROR = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}
 RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"description": "a body that cannot be parsed", "content": ERROR},
     401: {"description": "no valid token for this campaign", "content": ERROR},
     403: {"description": "beyond what this token may do", "content": ERROR},
     404: {"description": "no such campaign, case or participant", "content": ERROR},
@@ -262,7 +263,11 @@ def router(campaigns: Campaigns, limit: int, pace: Pace) -> APIRouter:
 
     @api.post(
         "/{slug}/submissions",
-        responses={200: {"content": JSON_OBJECT}, 413: {"description": "over the size limit"}},
+        responses={
+            200: {"content": JSON_OBJECT},
+            408: {"description": "the body stopped arriving", "content": ERROR},
+            413: {"description": "over the size limit", "content": ERROR},
+        },
         openapi_extra={
             "requestBody": {
                 "required": True,
@@ -308,7 +313,13 @@ def router(campaigns: Campaigns, limit: int, pace: Pace) -> APIRouter:
         "/{slug}/matrix",
         responses={
             200: {
-                "content": {**JSON_OBJECT, "text/csv": {}, "application/xml": {}, "text/html": {}}
+                "content": {
+                    **JSON_OBJECT,
+                    "text/csv": {},
+                    "application/xml": {},
+                    "text/html": {},
+                    "text/plain": {},
+                }
             }
         },
     )
@@ -384,7 +395,7 @@ def router(campaigns: Campaigns, limit: int, pace: Pace) -> APIRouter:
 
         return await guarded(go)
 
-    @api.patch("/{slug}/divergences", responses={200: {"content": JSON_OBJECT}})
+    @api.post("/{slug}/decisions", responses={200: {"content": JSON_OBJECT}})
     async def decide(slug: str, body: DecisionIn, credentials: Auth) -> Any:
         """The coordinator's decision on a case's divergence."""
 

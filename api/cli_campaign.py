@@ -374,8 +374,8 @@ def submit(
             click.echo(f"{item['name']}: refused: {item['error']}: {item['message']}", err=True)
     if refused or any(r.error for r in results):
         settle(EXIT_UNREADABLE)
-    elif any(r.state != "match" for r in results):
-        settle(EXIT_FINDINGS)
+    elif any(state != "match" for state in {r.case: r.state for r in results}.values()):
+        settle(EXIT_FINDINGS)  # a cell's state after the last of these messages
     raise SystemExit(settle_status())
 
 

@@ -252,8 +252,11 @@ def run(
                 if harness.process.poll() is None and "no answer within" in str(exc):
                     harness.process.kill()  # a hung harness is started again for the next case
                     harness.process.wait()
-            for r in line["results"]:
-                counts[r["state"] or "refused"] += 1
+            # the cell's state once all the case's messages are in
+            line["state"] = next(
+                (r["state"] for r in reversed(line["results"]) if r.get("state")), "refused"
+            )
+            counts[line["state"]] += 1
             log(line)
     finally:
         harness.stop()

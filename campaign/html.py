@@ -171,7 +171,8 @@ function render() {
   if (only.checked) next.set('only', 'divergent');
   for (const [k, s] of Object.entries(filters)) if (s.value) next.set(k, s.value);
   if (q.value) next.set('q', q.value);
-  history.replaceState(null, '', '?' + next.toString());
+  const query = next.toString();
+  history.replaceState(null, '', query ? '?' + query : location.pathname);
   const v = view();
   const cols = filters.participant.value ? [filters.participant.value] : people;
   const table = el('table', {id: 'matrix-table'});

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
@@ -27,6 +28,9 @@ from campaign.compare import NOT_ANSWERED, RANK, STATES, verdict
 from campaign.core import REFERENCE, Book, CampaignError, Viewer, round_row
 from compiler import Compiled
 
+SCHEMA: dict[str, Any] = json.loads(
+    (Path(__file__).resolve().parent / "matrix.schema.json").read_text("utf-8")
+)
 CLASSES = ("agree", "lone-dissent", "against-rulebook", "split", "scatter")
 FILTERS = ("divergent", "failing")
 KEYED_FILTERS = ("class", "participant", "letter", "state", "record", "kind")

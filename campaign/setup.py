@@ -229,11 +229,12 @@ def add_participant(
     for case in cases:
         spec = spec_of(case)
         missing = [p for p in spec.needs if p not in params]
-        if missing and role != REFERENCE:
+        if missing and role != REFERENCE and spec.declared is not None:
             raise CampaignError(
                 422, "missing-parameter", f"{case.key} needs the parameter(s) {', '.join(missing)}"
             )
-        if not missing:  # the reference does not play a case that needs a participant's data
+        # the reference (the rulebook) plays no declared case: it cannot compute them
+        if not (role == REFERENCE and spec.declared is not None):
             playing.append((case, spec))
     own = [(case, spec) for case, spec in playing if substitutes or spec.needs]
     try:
