@@ -172,8 +172,8 @@ def test_tokens_and_visibility(served: Any) -> None:
     assert "oa300" not in json.dumps(mine)
     # a participant cannot submit for another, nor decide
     assert (
-        client.patch(
-            f"{base}/divergences",
+        client.post(
+            f"{base}/decisions",
             json={"case": case, "status": "open"},
             headers=auth(tokens["oa100"]),
         ).status_code
