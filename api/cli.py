@@ -20,7 +20,7 @@ from typing import Any, BinaryIO
 
 import click
 
-from api import cli_campaign_review
+from api import cli_campaign_results, cli_campaign_review
 from api.cli_campaign import campaign
 from api.cli_common import (
     EXIT_FINDINGS,
@@ -623,7 +623,8 @@ def docs(lang: str, out_dir: str, rulebook_dir: str | None) -> None:
 main.add_command(serve)
 main.add_command(keys)
 main.add_command(campaign)
-assert cli_campaign_review.note is not None  # registers the review commands on 'campaign'
+# importing them registers the result and review commands on 'campaign'
+assert cli_campaign_results.submit is not None and cli_campaign_review.note is not None
 
 if __name__ == "__main__":  # pragma: no cover
     main()

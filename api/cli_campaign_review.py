@@ -216,9 +216,18 @@ def protocol_schema() -> None:
     echo_json(PROTOCOL)
 
 
+@campaign.command("matrix-schema")
+def matrix_schema() -> None:
+    """The JSON Schema of the matrix (what 'matrix --format json' and the service give)."""
+    from campaign.matrix import SCHEMA
+
+    echo_json(SCHEMA)
+
+
 __all__ = [
     "events",
     "export",
+    "matrix_schema",
     "note",
     "protocol_schema",
     "recompute",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import json
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -19,6 +20,7 @@ from campaign import Campaigns, Store, Viewer
 from campaign.matrix import SCHEMA
 from compiler import Compiled
 from tests.campaign_world import set_role_zone
+from tests.commands import rulebook
 from tests.test_docs import browser  # the Chromium fixture
 
 __all__ = ["browser"]
@@ -67,6 +69,7 @@ def test_matrix_json_follows_its_schema(site: Any) -> None:
     jsonschema.validate(matrix, SCHEMA)
     for viewer in (Viewer("oa100"),):  # a participant's view follows it too
         jsonschema.validate(cs.matrix(SLUG, viewer), SCHEMA)
+    assert json.loads(rulebook("campaign", "matrix-schema").stdout) == SCHEMA  # published
     with pytest.raises(jsonschema.ValidationError):  # the schema says something
         jsonschema.validate({**matrix, "cells": [{**matrix["cells"][0], "state": "green"}]}, SCHEMA)
 
