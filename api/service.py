@@ -27,9 +27,7 @@ import anyio
 from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import (
-    HTMLResponse,
     JSONResponse,
-    RedirectResponse,
     Response,
     StreamingResponse,
 )
@@ -55,10 +53,9 @@ from api.bodies import (
     declared_too_large,
     whole_body,
 )
+from api.pages import add_pages
 from api.pipe import DEFAULT_STREAMS, BytePipe, PipeAborted
 from compiler import Compiled, ir, load_compiled
-from publish.site import Site
-from publish.texts import TEXTS
 from validator import validate as run_validation
 from validator.json_stream import json_text
 from validator.report import Report
@@ -364,6 +361,9 @@ def create_app(
         lifespan=lifespan,
         title="Rulebook",
         version=book.version,
+        docs_url=None,  # served by api.pages from the package, not from a CDN
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
         summary="INAMI/RIZIV eFact 920000 billing rules as data: validation service",
         description=(
             "Validates 920000 files with the compiled rulebook "
@@ -455,23 +455,7 @@ def create_app(
             parts.append(f"{where}: {item.get('msg', 'invalid')}")
         return error(422, "bad-parameter", "; ".join(parts) or "invalid request")
 
-    sites: dict[str, dict[str, str]] = {}
-
-    @app.get("/docs/instructions/", include_in_schema=False)
-    async def instructions_home() -> RedirectResponse:
-        return RedirectResponse("/docs/instructions/fr/index.html")
-
-    @app.get("/docs/instructions/{lang}/{page:path}", include_in_schema=False, response_model=None)
-    async def instructions(lang: str, page: str) -> HTMLResponse | JSONResponse:
-        """The published instructions (``rulebook docs``), rendered once per language."""
-        if lang not in TEXTS:
-            return error(404, "not-found", f"no instructions in language {lang!r} (fr, nl)")
-        if lang not in sites:
-            sites[lang] = await anyio.to_thread.run_sync(lambda: Site(book, lang).pages())
-        text = sites[lang].get(page or "index.html")
-        if text is None:
-            return error(404, "not-found", f"no page {page!r} in the instructions")
-        return HTMLResponse(text)
+    add_pages(app, book, campaigns=store is not None)
 
     @app.get("/healthz", response_model=Health, tags=["service"])
     async def healthz() -> Health:

@@ -44,6 +44,15 @@ def isolated_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    """Headless Chromium with the network cut (``tests.browser``)."""
+    from tests.browser import chromium
+
+    with chromium() as b:
+        yield b
+
+
+@pytest.fixture(scope="session")
 def compiled() -> Compiled:
     return load_compiled(ROOT)
 

@@ -21,9 +21,7 @@ from campaign.matrix import SCHEMA
 from compiler import Compiled
 from tests.campaign_world import set_role_zone
 from tests.commands import rulebook
-from tests.test_docs import browser  # the Chromium fixture
 
-__all__ = ["browser"]
 SLUG = "site"
 
 

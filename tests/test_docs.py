@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import html
 import re
-import shutil
-from collections.abc import Iterator
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 
 import pytest
 from fastapi.testclient import TestClient
@@ -18,8 +16,6 @@ from compiler import Compiled
 from publish.site import MISSING, Site
 from publish.texts import TEXTS
 from publish.tolerances import calls
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
 @pytest.fixture(scope="module")
@@ -93,28 +89,6 @@ def test_service_serves_the_instructions(compiled: Compiled) -> None:
         assert compiled.rules_for_code("200802")[0].nl in html.unescape(page.text)
         assert client.get("/docs/instructions/nl/rules/000000.html").status_code == 404
         assert client.get("/docs/instructions/de/index.html").status_code == 404
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    assert Path(CHROMIUM).exists(), "Chromium is installed by scripts/install --dev"
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-        )
-        yield chromium
-        chromium.close()
 
 
 def test_in_a_real_browser(compiled: Compiled, browser: object) -> None:
