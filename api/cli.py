@@ -9,14 +9,11 @@ produces a traceback.
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import json
 import os
 import sys
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import click
 
@@ -25,7 +22,6 @@ from api.cli_campaign import campaign
 from api.cli_common import (
     EXIT_FINDINGS,
     EXIT_OK,
-    MAX_FINDINGS,
     Outcome,
     compiled_rulebook,
     fail,
@@ -34,14 +30,16 @@ from api.cli_common import (
     rulebook_option,
     settle,
 )
+from api.cli_io import echo_json, progress, read_input
 from api.cli_serve import MAX_WORKERS, keys, serve, usable_cores
+from api.cli_validate import validate
 from compiler import Compiled, compile_rulebook
 from rulebook.diagnostics import RulebookError, render
 from rulebook.load import load, shipped_root
-from validator.json_stream import json_text
 from validator.reader import DEFAULT_BLOCK_RECORDS
 
 DEFAULT_BLOCK = DEFAULT_BLOCK_RECORDS
+LARGE_INPUT = 1 << 20  # structured input from which generate shows that it works
 __all__ = ["MAX_WORKERS", "main", "usable_cores"]
 
 
@@ -101,118 +99,6 @@ def check(paths: tuple[str, ...], fmt: str) -> None:
             )
             click.echo(summary + ("" if diags else ", no diagnostics"), err=bool(diags))
     sys.exit(Outcome.status)
-
-
-def open_input(path: str) -> BinaryIO:
-    if path == "-":
-        return sys.stdin.buffer
-    try:
-        return open(path, "rb")
-    except IsADirectoryError:
-        fail(f"{path} is a directory, not a file")
-    except FileNotFoundError:
-        fail(f"{path} does not exist")
-    except OSError as exc:
-        fail(f"cannot read {path}: {exc.strerror}")
-    raise AssertionError  # unreachable
-
-
-@contextmanager
-def input_stream(path: str) -> Iterator[BinaryIO]:
-    """The input opened (``-``: standard input); a read error while it is used fails with a
-    located message; closed afterwards (standard input stays open)."""
-    stream = open_input(path)
-    try:
-        yield stream
-    except OSError as exc:
-        fail(f"cannot read {path}: {exc.strerror or exc}")
-        raise
-    finally:
-        if stream is not sys.stdin.buffer:
-            stream.close()
-
-
-def echo_json(payload: object) -> None:
-    """``payload`` as indented JSON on standard output, written as it is encoded: the same
-    text as ``json.dumps(payload, ensure_ascii=False, indent=2)`` and a newline, without
-    holding it whole (a report of 733,310 findings is 368 MB of text), its lazy lists
-    (``validator.json_stream``: a report's findings) made item by item."""
-    echo_pieces(itertools.chain(json_text(payload, indent=2), ["\n"]))
-
-
-def echo_pieces(pieces: Iterable[str]) -> None:
-    """Text on standard output in writes of about ECHO_BATCH characters."""
-    pending: list[str] = []
-    size = 0
-    for piece in pieces:
-        pending.append(piece)
-        size += len(piece)
-        if size >= ECHO_BATCH:
-            click.echo("".join(pending), nl=False)
-            pending.clear()
-            size = 0
-    click.echo("".join(pending), nl=False)
-
-
-ECHO_BATCH = 1 << 16  # characters written at once
-
-
-def read_input(path: str) -> bytes:
-    with input_stream(path) as stream:
-        return stream.read()
-
-
-@main.command()
-@click.argument("file", type=str)
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
-@click.option(
-    "--lang", type=click.Choice(["fr", "nl"]), default="fr", help="Language of the text report."
-)
-@rulebook_option
-@click.option("--today", callback=parse_date, help="Reference date for 'today' (default: today).")
-@click.option(
-    "--as-of", "as_of", callback=parse_date, help="Apply the rules in force at this date."
-)
-@click.option(
-    "--block-records",
-    type=click.IntRange(1, 1_000_000),
-    default=DEFAULT_BLOCK,
-    show_default=True,
-    help="Records evaluated together (memory grows with it, about 4.5 KB per record).",
-)
-@MAX_FINDINGS
-@guarded
-def validate(
-    file: str,
-    fmt: str,
-    lang: str,
-    rulebook_dir: str | None,
-    today: dt.date | None,
-    as_of: dt.date | None,
-    block_records: int,
-    max_findings: int,
-) -> None:
-    """Validate a 920000 file (exit 0 accepted, 1 findings, 2 unreadable)."""
-    from validator import validate as run_validation
-    from validator.report import text_lines
-
-    compiled = compiled_rulebook(rulebook_dir)
-    with input_stream(file) as stream:
-        report = run_validation(
-            compiled,
-            stream,
-            name="-" if file == "-" else Path(file).name,
-            today=today,
-            as_of=as_of,
-            block_records=block_records,
-            keep=max_findings or None,
-        )
-    status = settle(EXIT_OK if not report.findings else EXIT_FINDINGS)
-    if fmt == "json":
-        echo_json(report.to_json(lazy=True))
-    else:
-        echo_pieces(text_lines(report, lang))
-    sys.exit(status)
 
 
 def write_atomically(files: list[tuple[Path, bytes]]) -> None:
@@ -402,12 +288,15 @@ def generate(input_file: str, output: str, today: dt.date | None, rulebook_dir: 
 
     compiled = compiled_rulebook(rulebook_dir)
     name = "-" if input_file == "-" else input_file
-    data = structured_input(compiled, name, read_input(input_file))
-    try:
-        content = write_file(compiled, data, today=today)
-    except StructureError as exc:
-        fail(f"{name}: {exc}")
-        raise
+    raw = read_input(input_file)
+    # a large file takes tens of seconds: a person at a terminal sees it working
+    with progress(f"generating {name}", None, show=len(raw) > LARGE_INPUT):
+        data = structured_input(compiled, name, raw)
+        try:
+            content = write_file(compiled, data, today=today)
+        except StructureError as exc:
+            fail(f"{name}: {exc}")
+            raise
     write_output(output, content)
 
 
@@ -461,12 +350,22 @@ def schema(fmt: str, rulebook_dir: str | None) -> None:
 def mutants(code: str | None, out_dir: str, rulebook_dir: str | None) -> None:
     """Write, for each rule, a file that breaks it and the codes it must produce
     (DIR/NAME/NAME.920000 and DIR/NAME/expected.json)."""
-    from generator.mutants import cases
+    from generator.mutants import build_case
 
     compiled = compiled_rulebook(rulebook_dir)
     if code is not None and not compiled.rules_for_code(code):
         fail(f"no rule has code {code}")
-    found = cases(compiled, code)
+    todo = [
+        (rule, index)
+        for rule in compiled.rules
+        if code is None or rule.code == code
+        for index in range(len(rule.mutants))
+    ]
+    found = []
+    with progress("building mutants", len(todo)) as advance:
+        for rule, index in todo:
+            found.append(build_case(compiled, rule, index))
+            advance()
     files: list[tuple[Path, bytes]] = []
     root = Path(out_dir)
     for case in found:
@@ -509,22 +408,24 @@ def coverage(fmt: str, code: str | None, rulebook_dir: str | None) -> None:
     if not rules:
         fail(f"no rule has code {code}")
     rows: list[dict[str, Any]] = []
-    for rule in rules:
-        problems: list[str] = []
-        if not rule.mutants:
-            problems.append("no mutant declared")
-        for index in range(len(rule.mutants)):
-            problems.extend(check(compiled, build_case(compiled, rule, index)))
-        rows.append(
-            {
-                "rule": rule.code,
-                "record": rule.record,
-                "source": f"{rule.source}:{rule.line}",
-                "mutants": len(rule.mutants),
-                "working": not problems,
-                "problems": problems,
-            }
-        )
+    with progress("checking mutants", len(rules), show=fmt == "text") as advance:
+        for rule in rules:
+            problems: list[str] = []
+            if not rule.mutants:
+                problems.append("no mutant declared")
+            for index in range(len(rule.mutants)):
+                problems.extend(check(compiled, build_case(compiled, rule, index)))
+            rows.append(
+                {
+                    "rule": rule.code,
+                    "record": rule.record,
+                    "source": f"{rule.source}:{rule.line}",
+                    "mutants": len(rule.mutants),
+                    "working": not problems,
+                    "problems": problems,
+                }
+            )
+            advance()
     working = sum(1 for r in rows if r["working"])
     share = working / len(rows) if rows else 1.0
     settle(EXIT_OK if working == len(rows) else EXIT_FINDINGS)
@@ -621,6 +522,7 @@ def docs(lang: str, out_dir: str, rulebook_dir: str | None) -> None:
 
 
 main.add_command(serve)
+main.add_command(validate)
 main.add_command(keys)
 main.add_command(campaign)
 # importing them registers the result and review commands on 'campaign'

@@ -38,7 +38,7 @@ from starlette.requests import ClientDisconnect
 from answer import Answer, answers_for, read_message
 from answer import ReadError as ReadFailure
 from api.access import Access, Keys
-from api.batch import Batcher
+from api.batch import Batcher, validate_bodies
 from api.bodies import (
     DEFAULT_BODY_DEADLINE,
     DEFAULT_BODY_TIMEOUT,
@@ -60,10 +60,12 @@ from validator import validate as run_validation
 from validator.json_stream import json_text
 from validator.report import Report
 from validator.tally import DEFAULT_KEEP
+from validator.zipped import ZipRefused, zip_members
 
 LOG = logging.getLogger("rulebook.service")
 PROTECTED = frozenset({"/v1/validate", "/v1/answer", "/v1/read"})  # with keys: a key needed
 DEFAULT_MAX_BYTES = 200 * 1024 * 1024
+MAX_ZIP_FILES = 10_000  # files in one ZIP of sendings
 DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 Lang = Literal["fr", "nl"]
 
@@ -253,6 +255,13 @@ class ReleaseOut(BaseModel):
     version: str
     published: str | None
     applies: str | None
+
+
+class ValidationReports(BaseModel):
+    """The reports of a ZIP's files, in the archive's name order (``name``: the file's name
+    in the archive)."""
+
+    files: list[ValidationReport]
 
 
 class RulebookInfo(BaseModel):
@@ -500,20 +509,41 @@ def create_app(
 
     @app.post(
         "/v1/validate",
-        response_model=ValidationReport,
+        response_model=ValidationReport | ValidationReports,
         responses={408: ERRORS[408], 413: ERRORS[413], 422: ERRORS[422]},
         tags=["validation"],
-        openapi_extra=raw_body("the 920000 file, raw bytes (empty: finding RB0001)"),
+        openapi_extra=raw_body(
+            "the 920000 file, raw bytes (empty: finding RB0001); or, as application/zip, a ZIP "
+            'of sendings: one report per file, {"files": [report, ...]}',
+            zip_too=True,
+        ),
     )
     async def validate(
         request: Request,
         name: NameQuery = "-",
         as_of: AsOfQuery = None,
     ) -> Response:
-        """Validate the request body (a 920000 file, raw bytes)."""
+        """Validate the request body: a 920000 file (raw bytes), or a ZIP of them
+        (``Content-Type: application/zip``), each file's report the one it gets alone."""
         dates = reference_dates(request, today, as_of if allow_as_of else None, as_of)
         if isinstance(dates, JSONResponse):
             return dates
+        if media_type(request) == "application/zip":
+            async with streams.slots:
+                data = await whole_body(request, limit, pace)
+                if data is None:
+                    return too_large(limit)
+                try:
+                    files = zip_members(data, max_members=MAX_ZIP_FILES, max_bytes=limit)
+                except ZipRefused as exc:
+                    return error(exc.status, exc.code, exc.message)
+                work = partial(validate_bodies, book, files, *dates, keep)
+                bodies = await anyio.to_thread.run_sync(work, limiter=streams.threads)
+            for body in bodies:
+                if isinstance(body, Exception):
+                    raise body
+            joined = b",".join(b for b in bodies if isinstance(b, bytes))
+            return Response(b'{"files":[' + joined + b"]}", media_type="application/json")
         if declared_small(request):
             # a small file: read it whole; validated together with the small files of the
             # other requests waiting (api/batch.py), one CPU-bound batch at a time per process
@@ -612,17 +642,17 @@ def create_app(
     return app
 
 
-def raw_body(description: str) -> dict[str, Any]:
-    """OpenAPI for a raw-bytes request body."""
-    return {
-        "requestBody": {
-            "required": False,
-            "description": description,
-            "content": {
-                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
-            },
-        }
-    }
+def raw_body(description: str, *, zip_too: bool = False) -> dict[str, Any]:
+    """OpenAPI for a raw-bytes request body (and a ZIP of them, ``zip_too``)."""
+    binary = {"schema": {"type": "string", "format": "binary"}}
+    content = {"application/octet-stream": binary}
+    if zip_too:
+        content["application/zip"] = binary
+    return {"requestBody": {"required": False, "description": description, "content": content}}
+
+
+def media_type(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
 
 
 def reference_dates(

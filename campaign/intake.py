@@ -19,9 +19,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
-import io
 import json
-import zipfile
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +33,7 @@ from campaign.compare import compare
 from campaign.core import Book, CampaignError, current_round, event
 from campaign.outcome import observe, slot_of
 from campaign.schema import now
+from validator.zipped import ZipRefused, is_zip, zip_members
 
 MAX_MEMBERS = 10_000
 MAX_UNZIPPED = 256 * 1024 * 1024
@@ -66,25 +65,13 @@ class Result:
 
 def messages_in(name: str, content: bytes) -> list[tuple[str, bytes]]:
     """One message, or each file of a ZIP (bounded: members and unzipped size)."""
-    if not content.startswith(b"PK\x03\x04"):
+    if not is_zip(content):
         return [(name, content)]
     try:
-        archive = zipfile.ZipFile(io.BytesIO(content))
-        members = [m for m in archive.infolist() if not m.is_dir()]
-    except (zipfile.BadZipFile, ValueError) as exc:
-        raise CampaignError(422, "bad-zip", f"{name}: not a readable ZIP ({exc})") from None
-    if len(members) > MAX_MEMBERS:
-        raise CampaignError(413, "too-large", f"{name}: over {MAX_MEMBERS} files")
-    if sum(m.file_size for m in members) > MAX_UNZIPPED:
-        raise CampaignError(413, "too-large", f"{name}: over {MAX_UNZIPPED} bytes unzipped")
-    out = []
-    for member in sorted(members, key=lambda m: m.filename):
-        try:
-            data = archive.read(member)
-        except (zipfile.BadZipFile, ValueError, OSError) as exc:
-            raise CampaignError(422, "bad-zip", f"{name}: {member.filename}: {exc}") from None
-        out.append((f"{name}:{member.filename}", data))
-    return out
+        members = zip_members(content, max_members=MAX_MEMBERS, max_bytes=MAX_UNZIPPED, label=name)
+    except ZipRefused as exc:
+        raise CampaignError(exc.status, exc.code, exc.message) from None
+    return [(f"{name}:{member}", data) for member, data in members]
 
 
 def _header(book: Book, data: bytes) -> tuple[str | None, dict[str, str]]:

@@ -112,9 +112,11 @@ def test_cli_missing_file_is_exit_2(tmp_path: Path) -> None:
     assert "Traceback" not in result.output
 
 
-def test_cli_directory_is_exit_2(tmp_path: Path) -> None:
+def test_cli_empty_directory_is_exit_2(tmp_path: Path) -> None:
+    """A directory is validated file by file (tests/test_many_files.py); one without files is
+    a misuse, said in one line."""
     result = CliRunner().invoke(main, ["validate", str(tmp_path)])
-    assert result.exit_code == 2 and "is a directory" in result.output
+    assert result.exit_code == 2 and "no files in this directory" in result.output
 
 
 def test_cli_binary_file_is_findings_not_traceback(tmp_path: Path) -> None:

@@ -5,6 +5,6 @@ Output: ``validator.report.Report``; ``validate`` never raises for bad file cont
 """
 
 from validator.report import Finding, Report, to_text
-from validator.run import validate
+from validator.run import validate, validate_many
 
-__all__ = ["Finding", "Report", "to_text", "validate"]
+__all__ = ["Finding", "Report", "to_text", "validate", "validate_many"]

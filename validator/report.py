@@ -206,6 +206,22 @@ def plural(count: int, noun: str) -> str:
     return f"{count:,} {noun}" + ("" if count == 1 else "s")
 
 
+def summary_line(report: Report, lang: str = "fr") -> str:
+    """One line for a file among many: its name, verdict, findings by letter, error rate."""
+    counts = report.by_letter()
+    found = ", ".join(f"{counts[k]} {k}" for k in LETTERS if counts[k]) or "none"
+    return (
+        f"{report.file_name}: {report.verdict}; {plural(report.records, 'record')}; "
+        f"findings: {found}; error rate {report.error_rate:.2%}"
+    )
+
+
+def total_line(files: int, verdicts: dict[str, int], lang: str = "fr") -> str:
+    """The last line of a validation of many files: how many, and of each verdict."""
+    parts = ", ".join(f"{n:,} {v}" for v, n in sorted(verdicts.items()))
+    return f"{plural(files, 'file')}: {parts}"
+
+
 def to_text(report: Report, lang: str = "fr") -> str:
     """A report a person can read: verdict first, then findings grouped by invoice."""
     return "".join(text_lines(report, lang))
