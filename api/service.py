@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, TextIO
 
 import anyio
-from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import (
     JSONResponse,
@@ -55,6 +55,7 @@ from api.bodies import (
 )
 from api.pages import add_pages
 from api.pipe import DEFAULT_STREAMS, BytePipe, PipeAborted
+from api.strict import NoForms, known_query
 from compiler import Compiled, ir, load_compiled
 from validator import validate as run_validation
 from validator.json_stream import json_text
@@ -307,6 +308,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorResponse, "description": "unknown code"},
     408: {"model": ErrorResponse, "description": "the body stopped arriving"},
     413: {"model": ErrorResponse, "description": "body over the size limit"},
+    415: {"model": ErrorResponse, "description": "a form upload instead of the raw bytes"},
     422: {"model": ErrorResponse, "description": "invalid parameters"},
 }
 
@@ -370,6 +372,7 @@ def create_app(
         lifespan=lifespan,
         title="Rulebook",
         version=book.version,
+        dependencies=[Depends(known_query)],
         docs_url=None,  # served by api.pages from the package, not from a CDN
         redoc_url=None,
         swagger_ui_oauth2_redirect_url=None,
@@ -389,6 +392,7 @@ def create_app(
 
         app.state.campaigns = Campaigns(Store(store), book)
         app.include_router(router(app.state.campaigns, limit, pace))
+    app.add_middleware(NoForms)
     if keys is not None or access_log is not None:  # else nothing to check or to write
         app.add_middleware(
             Access,
@@ -510,7 +514,7 @@ def create_app(
     @app.post(
         "/v1/validate",
         response_model=ValidationReport | ValidationReports,
-        responses={408: ERRORS[408], 413: ERRORS[413], 422: ERRORS[422]},
+        responses={408: ERRORS[408], 413: ERRORS[413], 415: ERRORS[415], 422: ERRORS[422]},
         tags=["validation"],
         openapi_extra=raw_body(
             "the 920000 file, raw bytes (empty: finding RB0001); or, as application/zip, a ZIP "
@@ -570,7 +574,7 @@ def create_app(
     @app.post(
         "/v1/answer",
         response_model=AnswersOut,
-        responses={408: ERRORS[408], 413: ERRORS[413], 422: ERRORS[422]},
+        responses={408: ERRORS[408], 413: ERRORS[413], 415: ERRORS[415], 422: ERRORS[422]},
         tags=["answers"],
         openapi_extra=raw_body("the 920000 file to answer, raw bytes"),
     )
@@ -613,7 +617,7 @@ def create_app(
     @app.post(
         "/v1/read",
         response_model=ReadOut,
-        responses={408: ERRORS[408], 413: ERRORS[413], 422: ERRORS[422]},
+        responses={408: ERRORS[408], 413: ERRORS[413], 415: ERRORS[415], 422: ERRORS[422]},
         tags=["answers"],
         openapi_extra=raw_body("a message the rulebook describes (an answer, a 920000 file)"),
     )

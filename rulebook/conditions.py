@@ -10,6 +10,8 @@ from __future__ import annotations
 
 READER_CONDITIONS: dict[str, str] = {
     "empty_file": "the file is empty",
+    "not_a_sending": "the file does not start like the message validated (another message, an "
+    "archive, an image, a form upload...)",
     "truncated_header": "the file is shorter than its segments",
     "missing_segments": "the file starts with a record instead of its segments",
     "line_separators": "segments or records are separated by line breaks",

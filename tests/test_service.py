@@ -47,7 +47,7 @@ def test_healthz(client: TestClient, compiled: Compiled) -> None:
 def test_rulebook_identity(client: TestClient, compiled: Compiled) -> None:
     data = client.get("/v1/rulebook").json()
     assert (data["version"], data["hash"], data["message"]) == ("2026.2", compiled.hash, "920000")
-    assert (data["layouts"], data["rules"], data["codes"]) == (18, 583, 593)
+    assert (data["layouts"], data["rules"], data["codes"]) == (18, 583, 594)
     assert data["releases"] == [
         {"version": "2026.1", "published": "2026-11-01", "applies": "2026-11-01"},
         {"version": "2026.2", "published": "2026-12-07", "applies": "2026-12-07"},

@@ -102,6 +102,10 @@ class Reader:
         if not head:
             self.findings.append(ReaderFinding("empty_file"))
             return
+        other = not_this_message(self.compiled, head)
+        if other is not None:
+            self.findings.append(ReaderFinding("not_a_sending", detail=other))
+            return
         if b"\n" in head or b"\r" in head:
             self.line_mode = True
             self._pending, self._at = head, 0
@@ -248,7 +252,7 @@ class Reader:
 
     def blocks(self) -> Iterator[tuple[Bytes2D, int]]:
         """Blocks of whole records and the 1-based ordinal of each block's first record."""
-        if any(f.condition in ("empty_file", "truncated_header") for f in self.findings):
+        if any(f.condition in NOTHING_MORE for f in self.findings):
             return
         if self.line_mode:
             yield from self._line_blocks()
@@ -318,6 +322,49 @@ class Reader:
     def _batch(self, lines: list[bytes], first: int) -> tuple[Bytes2D, int]:
         data = b"".join(lines)
         return np.frombuffer(data, dtype=np.uint8).reshape(len(lines), self.record_length), first
+
+
+NOTHING_MORE = ("empty_file", "not_a_sending", "truncated_header")  # no record read after
+# what a file that is not a sending often is, by its first bytes: said in the finding's detail
+KNOWN_STARTS: tuple[tuple[bytes, str], ...] = (
+    (
+        b"PK\x03\x04",
+        "a ZIP archive: validate the files it holds (HTTP: Content-Type application/zip)",
+    ),
+    (b"\x1f\x8b", "a gzip-compressed file: decompress it first"),
+    (b"%PDF", "a PDF document"),
+    (b"\x89PNG", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"<?xml", "an XML document (a structured form? rulebook generate writes the file)"),
+    (b"{", "a JSON document (a structured form? rulebook generate writes the file)"),
+    (b"--", "a multipart form upload: send the file's raw bytes (curl --data-binary @FILE)"),
+)
+
+
+def not_this_message(compiled: Compiled, head: bytes) -> str | None:
+    """Why a file is not a sending of the validated message, judged by its first bytes (its
+    message-name zone): None when it starts like one, or like one cut short, or with its first
+    record (the reader's 'missing segments')."""
+    msg = compiled.message
+    first = compiled.layouts[msg.segments[0]] if msg.segments else None
+    zone = first.role("name") if first is not None else None
+    if zone is None:
+        return None
+    name = msg.name.encode()
+    found = head[zone.offset : zone.end]
+    if found == name or (len(head) < zone.end and name.startswith(found)):
+        return None
+    record_key = (compiled.layouts[msg.records[0]].key or "").encode()
+    if record_key and head.startswith(record_key + b"000001"):
+        return None
+    for start, what in KNOWN_STARTS:
+        if head.lstrip(b" \t\r\n").startswith(start):
+            return f"this looks like {what}"
+    text = found.decode("latin-1")
+    if text in compiled.messages:
+        return f"this is a {text} message, not a {msg.name} sending (rulebook read reads it)"
+    where = f"positions {zone.offset + 1}-{zone.end}"
+    return f"{where} hold {ascii(text)}, not the message name {msg.name!r}"
 
 
 def reader_finding(compiled: Compiled, f: ReaderFinding, record_type: str | None = None) -> Finding:

@@ -49,7 +49,7 @@ from validator.values import Bool, Ints, member, some, spread
 from validator.verdict import decide, error_rate
 
 MAX_RETAINED = 100_000
-FATAL = frozenset({"empty_file", "truncated_header"})
+FATAL = frozenset({"empty_file", "not_a_sending", "truncated_header"})  # no rule runs after
 
 
 def date_int(d: dt.date) -> int:
