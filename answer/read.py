@@ -254,23 +254,52 @@ def _value(zone: ir.Zone, raw: bytes) -> Any:
     return text if value is None else value
 
 
+READ_WORDS = {
+    "fr": {
+        "refusal": "type de refus {x}",
+        "percentage": "pourcentage d'erreurs {x}",
+        "acknowledges": "accuse réception de « {x} »",
+        "acknowledges_blank": "accuse réception (référence vide)",
+        "record": "enregistrement",
+        "unknown_code": "(code absent de ce recueil de règles)",
+    },
+    "nl": {
+        "refusal": "type weigering {x}",
+        "percentage": "foutenpercentage {x}",
+        "acknowledges": "bevestigt ontvangst van « {x} »",
+        "acknowledges_blank": "bevestigt ontvangst (lege referentie)",
+        "record": "record",
+        "unknown_code": "(code niet in dit regelboek)",
+    },
+}
+
+
 def to_text(messages: list[ReadMessage], lang: str = "fr") -> str:
+    """The messages for a person, every word in ``lang``."""
+    from validator.words import percent
+
+    w = READ_WORDS["nl" if lang == "nl" else "fr"]
     lines: list[str] = []
     for m in messages:
         head = f"{m.name}: {m.type} {m.nl if lang == 'nl' else m.fr}"
         extras = []
         if m.refusal_type is not None:
-            extras.append(f"refusal type {m.refusal_type}")
+            extras.append(w["refusal"].format(x=m.refusal_type))
         if m.error_percentage is not None and digits(m.error_percentage):
-            extras.append(f"error percentage {int(m.error_percentage) / 100:.2f} %")
+            share = percent(int(m.error_percentage) / 10000, lang)
+            extras.append(w["percentage"].format(x=share))
         if m.acknowledged is not None:
-            extras.append(f"acknowledges {m.acknowledged.strip()}")
+            reference = m.acknowledged.strip()
+            if reference:
+                extras.append(w["acknowledges"].format(x=reference))
+            else:
+                extras.append(w["acknowledges_blank"])
         lines.append(head + (f" ({', '.join(extras)})" if extras else ""))
         for seg, errors in m.segments:
             for e in errors:
                 lines.append(f"  segment {seg}: {_error_text(e, lang)}")
         for r in m.records:
-            label = f"  record {r.number:>4}  ET{r.record_type}"
+            label = f"  {w['record']} {r.number:>4}  ET{r.record_type}"
             if not r.errors:
                 lines.append(label)
             for e in r.errors:
@@ -284,5 +313,7 @@ def to_text(messages: list[ReadMessage], lang: str = "fr") -> str:
 
 
 def _error_text(e: Error, lang: str) -> str:
-    label = (e.nl if lang == "nl" else e.fr) or "(code not in this rulebook)"
+    label = (e.nl if lang == "nl" else e.fr) or READ_WORDS["nl" if lang == "nl" else "fr"][
+        "unknown_code"
+    ]
     return f"{e.letter or '?'} {e.code}  {label}"

@@ -30,6 +30,7 @@ from api.cli_common import (
     rulebook_option,
     settle,
 )
+from api.cli_explain import explain
 from api.cli_io import echo_json, progress, read_input
 from api.cli_serve import MAX_WORKERS, keys, serve, usable_cores
 from api.cli_validate import validate
@@ -156,6 +157,7 @@ def answer(
 
     from answer import answers_for
     from validator import validate as run_validation
+    from validator.report import summary_line
 
     compiled = compiled_rulebook(rulebook_dir)
     data = read_input(file)
@@ -170,13 +172,18 @@ def answer(
     stem = "stdin" if file == "-" else Path(file).stem
     files = [(out / f"{stem}.{a.message}", a.content) for a in answers]
     write_atomically(files)
-    click.echo(f"{name}: {report.verdict}, {len(report.findings)} finding(s)")
+    click.echo(summary_line(report, lang))
     for (path, _), a in zip(files, answers, strict=True):
         msg = compiled.messages[a.message]
         click.echo(f"wrote {path}  ({a.message} {msg.nl if lang == 'nl' else msg.fr})")
         for o in a.omitted:
             f = o.finding
-            where = f"record {f.record}" if f.record is not None else f"segment {f.segment}"
+            if f.record is not None:
+                where = f"record {f.record}"
+            elif f.segment is not None:
+                where = f"segment {f.segment}"
+            else:
+                where = "the file"
             click.echo(
                 f"rulebook: warning: {a.message} does not carry {f.letter} {f.code} "
                 f"({where}): {o.reason}",
@@ -523,6 +530,7 @@ def docs(lang: str, out_dir: str, rulebook_dir: str | None) -> None:
 
 main.add_command(serve)
 main.add_command(validate)
+main.add_command(explain)
 main.add_command(keys)
 main.add_command(campaign)
 # importing them registers the result and review commands on 'campaign'

@@ -129,6 +129,16 @@ class FileInfo(BaseModel):
     records: int
 
 
+class DetailOut(BaseModel):
+    fr: str
+    nl: str
+    expected: str | None = Field(
+        description="the value the rule computed for this place (a sum, the previous number "
+        "plus one, control digits), where it compares the zone with one"
+    )
+    found: str | None = Field(description="the value compared, as the rule read it")
+
+
 class FindingOut(BaseModel):
     code: str
     letter: str
@@ -142,7 +152,9 @@ class FindingOut(BaseModel):
     message: Labels
     rule: RuleSource
     value: str | None = Field(description="the offending value, as it stands in the file")
-    detail: str | None = Field(description="what the validator could not evaluate, if so")
+    detail: DetailOut | None = Field(
+        description="why: what the rule expected and what the file holds, in FR and NL"
+    )
 
 
 class Summary(BaseModel):

@@ -22,7 +22,7 @@ from compiler import Compiled, ir
 from compiler.dump import day
 from publish import tolerances
 from publish.texts import TEXTS
-from publish.words import Words
+from compiler.words import Words
 
 MISSING = "MISSING"
 

@@ -47,7 +47,7 @@ def test_check_json_lists_diagnostics_with_positions() -> None:
 def test_examples_are_accepted(name: str) -> None:
     result = rulebook("validate", str(EXAMPLES / f"{name}.920000"), "--today", "2026-11-01")
     assert result.returncode == 0, result.stdout
-    assert result.stdout.splitlines()[0] == f"{name}.920000: accepted"
+    assert result.stdout.splitlines()[0] == f"{name}.920000 : accepté"
 
 
 @pytest.mark.parametrize("name", ["baseline", "credit", "hospital", "mediprima"])
@@ -61,11 +61,13 @@ def test_text_report_groups_by_invoice_with_zone_and_value() -> None:
     result = rulebook("validate", str(EXAMPLES / "wrong-niss.920000"), "--today", "2026-11-01")
     assert result.returncode == 1
     lines = result.stdout.splitlines()
-    assert lines[0] == "wrong-niss.920000: rejected_threshold"  # 1 invoice of 3 refused
-    assert "invoice 1" in lines
-    block = "\n".join(lines[lines.index("invoice 1") :])
-    assert "F 200802  record 2 (ET20) zone 8 Identification du bénéficiaire [36-48]" in block
-    assert "value: '0085073003329'" in block
+    assert lines[0] == "wrong-niss.920000 : rejeté (seuil d'erreurs dépassé)"  # 1 of 3 refused
+    assert "facture 1" in lines
+    block = "\n".join(lines[lines.index("facture 1") :])
+    assert (
+        "F 200802  enregistrement 2 (ET20) zone 8 Identification du bénéficiaire [36-48]" in block
+    )
+    assert "valeur : '0085073003329'" in block
 
 
 def test_dutch_text_report() -> None:
@@ -128,7 +130,10 @@ def test_answer_writes_the_acknowledgement_and_the_verdicts_answer(tmp_path: Pat
         "answer", "examples/wrong-niss.920000", "--out", str(tmp_path), "--today", "2026-11-01"
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines()[0] == "wrong-niss.920000: rejected_threshold, 2 finding(s)"
+    assert result.stdout.splitlines()[0] == (
+        "wrong-niss.920000 : rejeté (seuil d'erreurs dépassé) ; 17 enregistrements ; "
+        "constats : 2 F ; taux d'erreur 33,33 %"
+    )
     written = sorted(p.name for p in tmp_path.iterdir())
     assert written == ["wrong-niss.920099", "wrong-niss.931000"]  # no partial file left
     assert (tmp_path / "wrong-niss.931000").read_bytes()[:6] == b"931000"

@@ -219,4 +219,5 @@ def test_findings_listed_up_to_a_bound_and_counted_exactly(compiled: Compiled) -
     assert sum(summary["by_code"].values()) == len(every.findings)
     assert every.to_json()["summary"]["findings_omitted"] == 0
     text = "".join(text_lines(bounded))
-    assert f"{bounded.omitted:,} more findings not listed (counted):" in text
+    omitted = f"{bounded.omitted:,}".replace(",", ".")
+    assert f"{omitted} autres constats non listés (comptés) :" in text

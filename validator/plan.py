@@ -18,6 +18,7 @@ from compiler import Compiled, ir
 from compiler.passes import walk
 from validator.aggregates import Part
 from validator.evaluate import ExprCompiler, Fn, Scope
+from validator.explain import Explainer, Sides, sides_of
 from validator.screen import (
     AnchorCheck,
     CharCheck,
@@ -49,6 +50,7 @@ class RulePlan:
     fn: RuleFn
     flags: tuple[str, ...] = ()  # zones a finding marks: the rule's zone and those it reads
     check: CharCheck | AnchorCheck | None = None  # screened with others (validator.screen)
+    sides: Sides | None = None  # a comparison's sides, computed for its findings' details
 
 
 @dataclass(slots=True)
@@ -80,6 +82,7 @@ class Plan:
     carry: set[str] = field(default_factory=set)
     retain: set[str] = field(default_factory=set)
     invoice_group: ir.Group | None = None
+    explainer: Explainer | None = None  # the findings' details (validator.explain)
 
 
 _NO_ROWS: dict[int, Bool] = {}
@@ -143,7 +146,12 @@ def rule_closure(rule: ir.Rule, when: Fn | None, require: Fn) -> RuleFn:
 def build_plan(compiled: Compiled) -> Plan:
     msg = compiled.message
     records = tuple(compiled.layouts[name] for name in msg.records)
-    plan = Plan(compiled=compiled, records=records, invoice_group=msg.groups.get("invoice"))
+    plan = Plan(
+        compiled=compiled,
+        records=records,
+        invoice_group=msg.groups.get("invoice"),
+        explainer=Explainer(compiled),
+    )
     default = compiled.default_date
     for (name, layout), expr in compiled.date_exprs.items():
         plan.date_fns[(name, layout)] = ExprCompiler(compiled, default)(expr)
@@ -156,6 +164,7 @@ def build_plan(compiled: Compiled) -> Plan:
             layout=own,
             fn=rule_closure(rule, when, comp(rule.require)),
             check=char_check(rule, own) or anchor_check(rule, own),
+            sides=sides_of(rule, comp),
         )
         exprs = [e for e in (rule.when, rule.require) if e is not None]
         rp.flags = _flag_zones(rule, exprs)

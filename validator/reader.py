@@ -19,6 +19,7 @@ import numpy as np
 from compiler import Compiled
 from validator.report import Finding
 from validator.values import Bytes2D
+from validator.words import Detail, kind_detail, reader_detail
 
 PEEK = 8192
 PRINTABLE_LOW, PRINTABLE_HIGH = 32, 126  # the format's characters: printable ASCII
@@ -42,7 +43,7 @@ class ReaderFinding:
     record: int | None = None
     start: int | None = None
     end: int | None = None
-    detail: str | None = None
+    detail: Detail | None = None
 
 
 @dataclass(slots=True)
@@ -115,7 +116,7 @@ class Reader:
                     "line_separators",
                     record=None,
                     start=len(first.rstrip(b"\r")) + 1,
-                    detail="the 920000 format is one string without line breaks",
+                    detail=reader_detail("one_string", name=msg.name),
                 )
             )
             self._read_line_header(seg_layouts)
@@ -130,7 +131,7 @@ class Reader:
             self.findings.append(
                 ReaderFinding(
                     "truncated_header",
-                    detail=f"{len(header)} characters, segments need {header_length}",
+                    detail=reader_detail("header_short", n=len(header), need=header_length),
                 )
             )
             return
@@ -154,7 +155,9 @@ class Reader:
                         segment=lay.digits,
                         start=position,
                         end=position,
-                        detail=f"byte 0x{int(raw[position - 1]):02x} at position {position}",
+                        detail=reader_detail(
+                            "byte", byte=int(raw[position - 1]), position=position
+                        ),
                     )
                 )
 
@@ -183,7 +186,9 @@ class Reader:
                     ReaderFinding(
                         "truncated_header",
                         segment=lay.digits,
-                        detail=f"segment {lay.digits} has {size} characters, not {lay.length}",
+                        detail=reader_detail(
+                            "segment_length", seg=lay.digits, n=size, need=lay.length
+                        ),
                     )
                 )
                 self.segments.clear()
@@ -276,7 +281,7 @@ class Reader:
                         record=self.records + 1,
                         start=1,
                         end=rest,
-                        detail=f"{rest} characters instead of {size}",
+                        detail=reader_detail("record_length", n=rest, need=size),
                     )
                 )
                 return
@@ -304,7 +309,7 @@ class Reader:
                         record=ordinal,
                         start=1,
                         end=length,
-                        detail=f"{length} characters instead of {size}",
+                        detail=reader_detail("record_length", n=length, need=size),
                     )
                 )
                 self.records = ordinal
@@ -325,26 +330,24 @@ class Reader:
 
 
 NOTHING_MORE = ("empty_file", "not_a_sending", "truncated_header")  # no record read after
-# what a file that is not a sending often is, by its first bytes: said in the finding's detail
+# what a file that is not a sending often is, by its first bytes (validator.words.KINDS)
 KNOWN_STARTS: tuple[tuple[bytes, str], ...] = (
-    (
-        b"PK\x03\x04",
-        "a ZIP archive: validate the files it holds (HTTP: Content-Type application/zip)",
-    ),
-    (b"\x1f\x8b", "a gzip-compressed file: decompress it first"),
-    (b"%PDF", "a PDF document"),
-    (b"\x89PNG", "a PNG image"),
-    (b"\xff\xd8\xff", "a JPEG image"),
-    (b"<?xml", "an XML document (a structured form? rulebook generate writes the file)"),
-    (b"{", "a JSON document (a structured form? rulebook generate writes the file)"),
-    (b"--", "a multipart form upload: send the file's raw bytes (curl --data-binary @FILE)"),
+    (b"PK\x03\x04", "zip"),
+    (b"\x1f\x8b", "gzip"),
+    (b"%PDF", "pdf"),
+    (b"\x89PNG", "png"),
+    (b"\xff\xd8\xff", "jpeg"),
+    (b"<?xml", "xml"),
+    (b"{", "json"),
+    (b"--", "multipart"),
 )
 
 
-def not_this_message(compiled: Compiled, head: bytes) -> str | None:
+def not_this_message(compiled: Compiled, head: bytes) -> Detail | None:
     """Why a file is not a sending of the validated message, judged by its first bytes (its
-    message-name zone): None when it starts like one, or like one cut short, or with its first
-    record (the reader's 'missing segments')."""
+    message-name zone): None when it starts like one — a name of digits, even another
+    message's (the official 200-22 reports a wrong name), one cut short, or its first record
+    (the reader's 'missing segments')."""
     msg = compiled.message
     first = compiled.layouts[msg.segments[0]] if msg.segments else None
     zone = first.role("name") if first is not None else None
@@ -354,17 +357,18 @@ def not_this_message(compiled: Compiled, head: bytes) -> str | None:
     found = head[zone.offset : zone.end]
     if found == name or (len(head) < zone.end and name.startswith(found)):
         return None
+    if len(found) == len(name) and found.isdigit():
+        return None
     record_key = (compiled.layouts[msg.records[0]].key or "").encode()
     if record_key and head.startswith(record_key + b"000001"):
         return None
-    for start, what in KNOWN_STARTS:
+    for start, kind in KNOWN_STARTS:
         if head.lstrip(b" \t\r\n").startswith(start):
-            return f"this looks like {what}"
+            return kind_detail(kind)
     text = found.decode("latin-1")
-    if text in compiled.messages:
-        return f"this is a {text} message, not a {msg.name} sending (rulebook read reads it)"
-    where = f"positions {zone.offset + 1}-{zone.end}"
-    return f"{where} hold {ascii(text)}, not the message name {msg.name!r}"
+    return reader_detail(
+        "name_zone", a=zone.offset + 1, b=zone.end, found=ascii(text), name=msg.name
+    )
 
 
 def reader_finding(compiled: Compiled, f: ReaderFinding, record_type: str | None = None) -> Finding:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from validator.json_stream import LazyList
+from validator.words import Detail, count, euros, grouped, percent, verdict_words, word
 
 LETTERS = ("B", "F", "R", "S", "E")
 
@@ -37,7 +38,7 @@ class Finding:
     zone_label_fr: str | None = field(default=None, compare=False)
     zone_label_nl: str | None = field(default=None, compare=False)
     value: str | None = field(default=None, compare=False)
-    detail: str | None = field(default=None, compare=False)
+    detail: Detail | None = field(default=None, compare=False)
 
     def sort_key(self) -> tuple[int, int, int, int, str]:
         if self.segment is not None:
@@ -60,7 +61,7 @@ class Finding:
             "message": {"fr": self.fr, "nl": self.nl},
             "rule": {"source": self.source, "line": self.line},
             "value": self.value,
-            "detail": self.detail,
+            "detail": self.detail.to_json() if self.detail is not None else None,
         }
 
 
@@ -184,17 +185,21 @@ class Report:
 
 
 def _where(f: Finding, lang: str) -> str:
+    """Where a finding is, in the report's language: segment, record (its type), or the
+    sending; then the zone, its label and positions."""
     if f.segment is not None:
-        place = f"segment {f.segment}"
+        place = f"{word(lang, 'segment')} {f.segment}"
     elif f.record is not None:
-        place = f"record {f.record} (ET{f.record_type})"
+        place = f"{word(lang, 'record')} {f.record}"
+        if f.record_type is not None:
+            place += f" (ET{f.record_type})"
     elif f.record_type is not None:
-        place = f"ET{f.record_type} (sending)"
+        place = f"ET{f.record_type} ({word(lang, 'sending')})"
     else:
-        place = "file"
+        place = word(lang, "file_place")
     if f.zone is not None:
-        label = f.zone_label_fr if lang == "fr" else f.zone_label_nl
-        place += f" zone {f.zone}"
+        label = f.zone_label_nl if lang == "nl" else f.zone_label_fr
+        place += f" {word(lang, 'zone')} {f.zone}"
         if label:
             place += f" {label}"
         if f.start is not None and f.end is not None:
@@ -202,24 +207,33 @@ def _where(f: Finding, lang: str) -> str:
     return place
 
 
-def plural(count: int, noun: str) -> str:
-    return f"{count:,} {noun}" + ("" if count == 1 else "s")
+def plural(number: int, noun: str) -> str:
+    """English counts, for the messages of tools (not reports)."""
+    return f"{number:,} {noun}" + ("" if number == 1 else "s")
+
+
+def by_letter_text(report: Report, lang: str) -> str:
+    counts = report.by_letter()
+    return ", ".join(f"{counts[k]} {k}" for k in LETTERS if counts[k]) or word(lang, "none")
 
 
 def summary_line(report: Report, lang: str = "fr") -> str:
-    """One line for a file among many: its name, verdict, findings by letter, error rate."""
-    counts = report.by_letter()
-    found = ", ".join(f"{counts[k]} {k}" for k in LETTERS if counts[k]) or "none"
+    """One line for a file among many: its name, verdict, records, findings, error rate."""
+    sep = word(lang, "sep")
     return (
-        f"{report.file_name}: {report.verdict}; {plural(report.records, 'record')}; "
-        f"findings: {found}; error rate {report.error_rate:.2%}"
-    )
+        f"{report.file_name}{sep}{verdict_words(report.verdict, lang)} ; "
+        f"{count(report.records, lang, 'record')} ; {word(lang, 'findings')}{sep}"
+        f"{by_letter_text(report, lang)} ; {word(lang, 'error_rate')} "
+        f"{percent(report.error_rate, lang)}"
+    ).replace(" ; ", " ; " if lang == "fr" else "; ")  # French puts a space before ';'
 
 
 def total_line(files: int, verdicts: dict[str, int], lang: str = "fr") -> str:
     """The last line of a validation of many files: how many, and of each verdict."""
-    parts = ", ".join(f"{n:,} {v}" for v, n in sorted(verdicts.items()))
-    return f"{plural(files, 'file')}: {parts}"
+    parts = ", ".join(
+        f"{n:,} {verdict_words(v, lang)}".replace(",", ".") for v, n in sorted(verdicts.items())
+    )
+    return f"{count(files, lang, 'file')}{word(lang, 'sep')}{parts}"
 
 
 def to_text(report: Report, lang: str = "fr") -> str:
@@ -228,61 +242,68 @@ def to_text(report: Report, lang: str = "fr") -> str:
 
 
 def text_lines(report: Report, lang: str = "fr") -> Iterator[str]:
-    """``to_text``'s lines, each with its newline, made as they are written."""
-    yield from _text_head(report)
+    """``to_text``'s lines, each with its newline, made as they are written; every word in
+    the report's language."""
+    sep = word(lang, "sep")
+    yield from _text_head(report, lang)
     groups: dict[int | None, list[Finding]] = {}
     for f in report.findings:
         groups.setdefault(f.invoice, []).append(f)
     for invoice in sorted(groups, key=lambda k: (k is not None, k or 0)):
-        header = f"invoice {invoice}" if invoice is not None else "sending"
+        header = (
+            f"{word(lang, 'invoice_head')} {invoice}"
+            if invoice is not None
+            else word(lang, "sending")
+        )
         yield "\n"
         yield header + "\n"
         for f in groups[invoice]:
-            message = f.fr if lang == "fr" else f.nl
+            message = f.nl if lang == "nl" else f.fr
             yield f"  {f.letter} {f.code}  {_where(f, lang)}\n"
             yield f"      {message}\n"
             if f.value is not None:
-                yield f"      value: {f.value!r}\n"
-            if f.detail:
-                yield f"      {f.detail}\n"
+                yield f"      {word(lang, 'value')}{sep}{f.value!r}\n"
+            if f.detail is not None:
+                yield f"      {f.detail.text(lang)}\n"
     if report.omitted:
         listed: dict[str, int] = {}
         for f in report.findings:
             listed[f.code] = listed.get(f.code, 0) + 1
         more = [(c, n - listed.get(c, 0)) for c, n in report.by_code().items()]
         yield "\n"
-        yield f"{plural(report.omitted, 'more finding')} not listed (counted):\n"
-        for code, count in more:
-            if count:
-                yield f"  {code}: {count:,} more\n"
+        yield f"{count(report.omitted, lang, 'more')} {word(lang, 'not_listed')}{sep.rstrip()}\n"
+        for code, number in more:
+            if number:
+                yield f"  {code}{sep}{grouped(number)} {word(lang, 'not_listed_code')}\n"
 
 
-def _text_head(report: Report) -> Iterator[str]:
+def _text_head(report: Report, lang: str) -> Iterator[str]:
+    sep = word(lang, "sep")
+    semi = " ; " if lang == "fr" else "; "
     lines = [
-        f"{report.file_name}: {report.verdict}",
-        f"  message {report.message or '?'}, {plural(report.records, 'record')}, "
-        f"{plural(report.invoices, 'invoice')}; "
-        f"rulebook {report.rulebook_version} ({report.rulebook_hash[:19]}…)",
+        f"{report.file_name}{sep}{verdict_words(report.verdict, lang)}",
+        f"  {word(lang, 'message')} {report.message or '?'}, "
+        f"{count(report.records, lang, 'record')}, {count(report.invoices, lang, 'invoice')}"
+        f"{semi}{word(lang, 'rulebook')} {report.rulebook_version} "
+        f"({report.rulebook_hash[:19]}…)",
+        f"  {word(lang, 'findings')}{sep}{by_letter_text(report, lang)}{semi}"
+        f"{word(lang, 'error_rate')} {percent(report.error_rate, lang)}",
     ]
-    counts = report.by_letter()
-    lines.append(
-        "  findings: "
-        + (", ".join(f"{counts[k]} {k}" for k in LETTERS if counts[k]) or "none")
-        + f"; error rate {report.error_rate:.2%}"
-    )
     if report.amounts is not None and report.amounts.destinations:
         lines.append("")
-        lines.append("amounts (cents): asked / accepted / refused")
+        lines.append(word(lang, "amounts"))
         for d in report.amounts.destinations:
             for name, s in d.accounts:
                 if s.asked or s.refused:
                     lines.append(
-                        f"  {d.key} account {name}: {s.asked:,} / {s.accepted:,} / {s.refused:,}"
+                        f"  {word(lang, 'insurer')} {d.key}, {word(lang, 'account')} {name}{sep}"
+                        f"{euros(s.asked, lang)} / {euros(s.accepted, lang)} / "
+                        f"{euros(s.refused, lang)}"
                     )
         if report.amounts.unassigned_lines:
             lines.append(
-                f"  {plural(report.amounts.unassigned_lines, 'line')} without a readable "
-                "destination, account or amount"
+                f"  {count(report.amounts.unassigned_lines, lang, 'record')} "
+                f"{word(lang, 'unassigned')}"
             )
     for line in lines:
         yield line + "\n"

@@ -9,6 +9,7 @@ so results do not depend on where blocks are cut. Memory stays bounded by a bloc
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ from validator.amounts import (
 )
 from validator.chunk import Chunk, ChunkRows
 from validator.evaluate import Env, Scope, layout_scope, zone_value
+from validator.explain import side_values
 from validator.plan import Plan, RulePlan, no_rows, plan_for
 from validator.reader import (
     DEFAULT_BLOCK_RECORDS,
@@ -45,8 +47,9 @@ from validator.reader import (
 )
 from validator.report import Finding, Report
 from validator.tally import Tally
-from validator.values import Bool, Ints, member, some, spread
+from validator.values import Bool, Ints, Val, member, some, spread
 from validator.verdict import decide, error_rate
+from validator.words import reader_detail
 
 MAX_RETAINED = 100_000
 FATAL = frozenset({"empty_file", "not_a_sending", "truncated_header"})  # no rule runs after
@@ -207,7 +210,7 @@ class Run:
                         record=int(chunk.ordinals[i]),
                         start=1,
                         end=self.compiled.message.key_length,
-                        detail=f"record type {key.decode('latin-1')!r}",
+                        detail=reader_detail("record_type", found=ascii(key.decode("latin-1"))),
                     ),
                     record_type=key.decode("latin-1"),
                 )
@@ -230,7 +233,7 @@ class Run:
                         record=int(chunk.ordinals[i]),
                         start=position,
                         end=position,
-                        detail=f"byte 0x{byte:02x} at position {position}",
+                        detail=reader_detail("byte", byte=byte, position=position),
                     ),
                     record_type=self.plan.records[layout].digits if layout >= 0 else None,
                 )
@@ -347,8 +350,7 @@ class Run:
                     self.compiled,
                     ReaderFinding(
                         "too_many_records",
-                        detail=f"more than {MAX_RETAINED} records {name}: end-of-file rules on "
-                        "the others were not evaluated",
+                        detail=reader_detail("overflow", max=MAX_RETAINED, name=name),
                     ),
                     record_type=self.compiled.layouts[name].digits,
                 )
@@ -413,9 +415,18 @@ class Run:
             unexplained = unexplained & emit
         hits = np.flatnonzero(violated)
         tally = self.tally
+        sides: tuple[Val, Val] | None = None
         for k in hits:
             if tally.wants(rule.code):
-                tally.add(self._finding(rule, rp.layout, scope, int(k), segment, sending))
+                if sides is None and rp.sides is not None:  # once per scope, when listed
+                    sides = side_values(rp.sides, scope)
+                found = self._finding(rule, rp.layout, scope, int(k), segment, sending)
+                computed = None
+                if sides is not None and rp.sides is not None:
+                    computed = (*sides, rp.sides, int(k), scope.n)
+                assert self.plan.explainer is not None
+                detail = self.plan.explainer.detail(rule, found.value, computed)
+                tally.add(dataclasses.replace(found, detail=detail))
             else:  # counted, not listed: no Finding made
                 tally.count(rule.code, rule.letter, *self._place(scope, int(k), segment, sending))
         info = self.compiled.reader_code("rule_not_evaluable")
@@ -439,8 +450,7 @@ class Run:
                     zone_label_fr=base.zone_label_fr,
                     zone_label_nl=base.zone_label_nl,
                     value=base.value,
-                    detail=f"rule {rule.code} could not be evaluated: a value it needs is not "
-                    "readable and no other finding reports it",
+                    detail=reader_detail("not_evaluable", code=rule.code),
                 )
             )
 

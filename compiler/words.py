@@ -1,6 +1,8 @@
 """A rule's condition in words, in French or Dutch, from its compiled expression.
 
 Input: the compiled rulebook and an IR expression (``when`` or ``require`` of a rule).
+Used by the published instructions, ``rulebook explain``, ``rulebook diff`` and the
+explanations of findings.
 Output: a sentence fragment naming zones by their labels and official numbers, tables and
 parameters by their labels, library functions by their descriptions (``compiler.library``).
 """
@@ -108,6 +110,14 @@ WORDS: dict[str, dict[str, str]] = {
 }
 
 
+def decapitalised(label: str) -> str:
+    """A label inside a sentence: its first letter in lower case, the rest as written (an
+    acronym, "INAMI", "NISS", or a letter naming an account, "compte A", keeps its case)."""
+    if len(label) > 1 and label[1].isupper():
+        return label
+    return label[:1].lower() + label[1:]
+
+
 class Words:
     """Renders expressions of one rule (``record``: the rule's record) in one language."""
 
@@ -182,7 +192,7 @@ class Words:
 
     def zone(self, e: ir.ZoneRef) -> str:
         z = e.zone
-        own = self.w["zone"].format(label=self.label(z.fr, z.nl).lower(), id=z.zone_id)
+        own = self.w["zone"].format(label=decapitalised(self.label(z.fr, z.nl)), id=z.zone_id)
         rec = z.layout.removeprefix("ET").removeprefix("S")
         if e.access == "segment":
             return self.w["of-segment"].format(zone=own, rec=rec)
@@ -211,10 +221,12 @@ class Words:
         recs = ", ".join(
             ("ET " if self.lang == "fr" else "R ") + p.record.removeprefix("ET") for p in e.parts
         )
-        conditions = [self.expr(p.where) for p in e.parts[:1] if p.where is not None]
+        # the parts' zones are those of the records summed, named without "of this record"
+        part = Words(self.c, self.lang, e.parts[0].record) if e.parts else self
+        conditions = [part.expr(p.where) for p in e.parts[:1] if p.where is not None]
         keys = [p.key for p in e.parts if p.key is not None]
         if keys and e.this_key is not None:
-            conditions.append(f"{self.expr(keys[0])} {self.w['=']} {self.expr(e.this_key)}")
+            conditions.append(f"{part.expr(keys[0])} {self.w['=']} {self.expr(e.this_key)}")
         joiner = f" {self.w['and']} "
         where = self.w["where"].format(c=joiner.join(conditions)) if conditions else ""
         if e.scope == "invoice":
@@ -226,5 +238,5 @@ class Words:
         if e.func == "count":
             return self.w["count"].format(recs=recs, w=where, s=scope)
         values = [p.value for p in e.parts if p.value is not None]
-        value = self.expr(values[0]) if values else "?"
+        value = part.expr(values[0]) if values else "?"
         return self.w["sum"].format(v=value, recs=recs, w=where, s=scope)
