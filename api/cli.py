@@ -30,6 +30,7 @@ from api.cli_common import (
     rulebook_option,
     settle,
 )
+from api.cli_diff import diff
 from api.cli_explain import explain
 from api.cli_io import echo_json, progress, read_input
 from api.cli_serve import MAX_WORKERS, keys, serve, usable_cores
@@ -453,60 +454,6 @@ def coverage(fmt: str, code: str | None, rulebook_dir: str | None) -> None:
 
 
 @main.command()
-@click.argument("paths", nargs=-1, required=True, metavar="OLD NEW [FILE...]")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
-@click.option(
-    "--replay", is_flag=True, help="Validate FILE... under both versions and explain changes."
-)
-@click.option("--today", callback=parse_date, help="Reference date of the replay.")
-@guarded
-def diff(paths: tuple[str, ...], fmt: str, replay: bool, today: dt.date | None) -> None:
-    """Semantic difference between two rulebooks (directories, or git revisions of this
-    repository): rules, tables, parameters, layouts, codes. Exit 0 when there is none."""
-    import tempfile
-
-    from versions.diff import diff as compare
-    from versions.replay import replay as run_replay
-    from versions.source import SourceError, resolve
-
-    if len(paths) < 2 or (len(paths) > 2 and not replay):
-        fail("usage: rulebook diff OLD NEW [--replay FILE...]")
-    if replay and len(paths) == 2:
-        fail("--replay needs at least one FILE")
-    repo = Path.cwd()
-    with tempfile.TemporaryDirectory(prefix="rulebook-diff-") as work:
-        books = []
-        for spec in paths[:2]:
-            try:
-                books.append(compiled_rulebook(str(resolve(spec, repo, Path(work)))))
-            except SourceError as exc:
-                fail(str(exc))
-        old, new = books
-        changes = compare(old, new)
-        outcomes = []
-        if replay:
-            files = [Path(p) for p in paths[2:]]
-            for f in files:
-                if not f.is_file():
-                    fail(f"{f} is not a file")
-            outcomes = [o for o in run_replay(old, new, changes, files, today) if o.changed]
-    settle(EXIT_OK if changes.empty and not outcomes else EXIT_FINDINGS)
-    if fmt == "json":
-        payload = changes.to_json()
-        if replay:
-            payload["replay"] = [o.to_json() for o in outcomes]
-        echo_json(payload)
-    else:
-        click.echo(changes.to_text(), nl=False)
-        if replay:
-            click.echo("")
-            click.echo(f"replay: {len(outcomes)} of {len(paths) - 2} file(s) change")
-            for o in outcomes:
-                click.echo(o.to_text())
-    sys.exit(Outcome.status)
-
-
-@main.command()
 @click.option("--lang", type=click.Choice(["fr", "nl"]), default="fr", show_default=True)
 @click.option(
     "--out", "out_dir", type=click.Path(file_okay=False), required=True, help="Site directory."
@@ -531,6 +478,7 @@ def docs(lang: str, out_dir: str, rulebook_dir: str | None) -> None:
 main.add_command(serve)
 main.add_command(validate)
 main.add_command(explain)
+main.add_command(diff)
 main.add_command(keys)
 main.add_command(campaign)
 # importing them registers the result and review commands on 'campaign'

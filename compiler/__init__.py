@@ -71,11 +71,20 @@ class Compiled:
             self.by_record.update({k: tuple(v) for k, v in grouped.items()})
 
     def reader_code(self, condition: str) -> ir.CodeInfo:
-        """The code that reports a reader condition (checked to exist at compile time)."""
+        """The code that reports a reader condition; a rulebook written before the condition
+        existed (an older release, ``rulebook diff``) gets ``RB:NAME``, letter B (``rulebook
+        check`` warns about it)."""
         for info in self.codes.values():
             if info.reports == condition:
                 return info
-        raise KeyError(condition)  # pragma: no cover - rulebook.check guarantees it
+        return ir.CodeInfo(
+            code=f"RB:{condition}",
+            letter="B",
+            fr=f"Problème de lecture du fichier ({condition})",
+            nl=f"Leesprobleem in het bestand ({condition})",
+            official=False,
+            reports=condition,
+        )
 
     def rules_for_code(self, code: str) -> tuple[ir.Rule, ...]:
         return tuple(r for r in self.rules if r.code == code)

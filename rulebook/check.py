@@ -201,10 +201,12 @@ def check_code_decls(book: Rulebook) -> Iterator[Diagnostic]:
     if has_message:
         for name in READER_CONDITIONS:
             if name not in reported:
-                yield error(
+                yield warning(
                     "missing-reader-code",
-                    f"no code reports the reader condition {name!r} ({READER_CONDITIONS[name]})",
+                    f"no code reports the reader condition {name!r} ({READER_CONDITIONS[name]}): "
+                    f"it is reported as RB:{name}, letter B",
                     None,
+                    'declare a code for it: code RBnnnn B "…" / "…" reports ' + name,
                 )
 
 

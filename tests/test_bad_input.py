@@ -42,7 +42,8 @@ def test_empty_file(compiled: Compiled) -> None:
 def test_file_shorter_than_its_segments(compiled: Compiled, baseline: bytes) -> None:
     report = check(compiled, baseline[:100])
     assert codes(report) == {"RB0002"}
-    assert "100 characters" in (report.findings[0].detail or "")
+    detail = report.findings[0].detail
+    assert detail is not None and "100 caractères" in detail.fr and "100 tekens" in detail.nl
 
 
 def test_records_without_segments(compiled: Compiled, baseline: bytes) -> None:
@@ -88,7 +89,7 @@ def test_non_ascii_bytes(compiled: Compiled, baseline: bytes) -> None:
     report = check(compiled, baseline[:at] + "é".encode("latin-1") + baseline[at + 1 :])
     found = [f for f in report.findings if f.code == "RB0007"]
     assert [(f.record, f.start) for f in found] == [(2, 138)]
-    assert "0xe9" in (found[0].detail or "")
+    assert found[0].detail is not None and "0xe9" in found[0].detail.fr
 
 
 @pytest.mark.parametrize("seed", range(5))

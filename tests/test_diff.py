@@ -185,7 +185,7 @@ def test_cli_diff_json_and_git_revisions(tmp_path: Path) -> None:
     assert "value 2000-01-01..-: 5% -> 10%" in text.stdout
     bad = rulebook("diff", "no-such-revision", ".")
     assert bad.returncode == 2
-    assert "no-such-revision: neither a directory nor a git revision" in bad.stderr
+    assert "OLD: no-such-revision: neither a directory, a git revision" in bad.stderr
 
 
 def test_replay_names_the_parameter_that_changed_the_verdict(tmp_path: Path) -> None:
@@ -220,5 +220,43 @@ def test_replay_names_the_rule_that_changed_the_findings(tmp_path: Path) -> None
     assert result.returncode == 1, result.stderr
     assert "replay: 1 of 1 file(s) change" in result.stdout
     assert f"{WRONG}: rejected_threshold -> accepted" in result.stdout
-    assert "  - F 200802 record 2 zone 8  (rule 200802 removed)" in result.stdout
-    assert "  - F 800802 record 5 zone 8  (rule 800802 removed)" in result.stdout
+    assert "  - F 200802 record 2 zone 8  (cause: rule 200802 removed)" in result.stdout
+    assert "  - F 800802 record 5 zone 8  (cause: rule 800802 removed)" in result.stdout
+
+
+def test_the_readme_example_a_release_against_head() -> None:
+    """Releases are git tags (v2026.1) and, without the tag, found in the history by the
+    rulebook's own release declarations: the README's example works."""
+    for old in ("v2026.1", "2026.1"):
+        result = rulebook("diff", old, "HEAD", "--format", "json")
+        assert result.returncode == 1, result.stderr
+        payload = json.loads(result.stdout)
+        assert payload["old"] == "2026.1" and payload["new"] != "2026.1"
+        assert "amounts" in payload and "amountss" not in payload
+    unknown = rulebook("diff", "1999.1", "HEAD")
+    assert unknown.returncode == 2 and "nor a release" in unknown.stderr
+
+
+def test_conditions_in_words_and_the_broken_side_named(tmp_path: Path) -> None:
+    book = copy_book(tmp_path / "book")
+    edit(
+        book,
+        "instructions/et20.rules",
+        "  require niss_ok(beneficiary_id)\n",
+        "  require niss_ok(beneficiary_id) or beneficiary_id_flag = 0\n",
+    )
+    fr = rulebook("diff", ".", str(book))
+    assert "      condition:" in fr.stdout and "(and " not in fr.stdout and "self:" not in fr.stdout
+    assert "        + " in fr.stdout and " ou « " in fr.stdout
+    nl = rulebook("diff", ".", str(book), "--lang", "nl")
+    assert " of « " in nl.stdout
+    payload = json.loads(rulebook("diff", ".", str(book), "--format", "json").stdout)
+    (change,) = next(r for r in payload["rules"] if r["name"] == "200802")["changes"]
+    assert change["in_words"]["fr"]["new"].endswith("est égal à 0")
+    assert change["old"].startswith("(")  # the compiled notation stays, for tools
+    broken = copy_book(tmp_path / "broken")
+    edit(broken, "instructions/et20.rules", "  require niss_ok(beneficiary_id)\n", "  require\n")
+    result = rulebook("diff", ".", str(broken))
+    assert result.returncode == 2
+    assert f"NEW ({broken}) does not compile" in result.stderr
+    assert "OLD" not in result.stderr

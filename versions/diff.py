@@ -15,6 +15,7 @@ from typing import Any
 
 from compiler import Compiled, ir
 from compiler.dump import day, expr
+from compiler.words import Words
 
 KINDS = (
     "rule",
@@ -34,9 +35,21 @@ class Change:
     what: str  # e.g. "condition", "letter", "period", "zone 18"
     old: Any
     new: Any
+    # a condition also in words, as the published instructions say it: lang -> (old, new)
+    words: tuple[tuple[str, str | None, str | None], ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        return {"field": self.what, "old": self.old, "new": self.new}
+        out = {"field": self.what, "old": self.old, "new": self.new}
+        if self.words:
+            out["in_words"] = {lang: {"old": a, "new": b} for lang, a, b in self.words}
+        return out
+
+    def shown(self, lang: str) -> tuple[Any, Any]:
+        """Old and new as a person reads them: a condition in words in ``lang``."""
+        for code, a, b in self.words:
+            if code == lang:
+                return a, b
+        return self.old, self.new
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,10 +89,11 @@ class Diff:
             "old": self.old_version,
             "new": self.new_version,
             "empty": self.empty,
-            **{f"{k}s": [i.to_json() for i in self.of(k)] for k in kinds},
+            **{plural(k): [i.to_json() for i in self.of(k)] for k in kinds},
         }
 
-    def to_text(self) -> str:
+    def to_text(self, lang: str = "fr") -> str:
+        """The changes for a person; conditions in words in ``lang`` (fr, nl)."""
         if self.empty:
             return f"rulebook {self.old_version} -> {self.new_version}: no semantic difference\n"
         lines = [f"rulebook {self.old_version} -> {self.new_version}: {len(self.items)} change(s)"]
@@ -88,14 +102,24 @@ class Diff:
             if not items:
                 continue
             lines.append("")
-            lines.append(f"{kind}s:")
+            lines.append(f"{plural(kind)}:")
             for item in items:
                 sign = {"added": "+", "removed": "-", "changed": "~"}[item.status]
                 where = f"  ({item.source})" if item.source else ""
                 lines.append(f"  {sign} {item.name} {item.status}{where}")
                 for c in item.changes:
-                    lines.append(f"      {c.what}: {_show(c.old)} -> {_show(c.new)}")
+                    old, new = c.shown(lang)
+                    if c.words:  # sentences: one per line, to read them one under the other
+                        lines.append(f"      {c.what}:")
+                        lines.append(f"        - {_show(old)}")
+                        lines.append(f"        + {_show(new)}")
+                    else:
+                        lines.append(f"      {c.what}: {_show(old)} -> {_show(new)}")
         return "\n".join(lines) + "\n"
+
+
+def plural(kind: str) -> str:
+    return kind if kind.endswith("s") else f"{kind}s"
 
 
 def _show(value: Any) -> str:
@@ -160,10 +184,28 @@ def _rules(old: Compiled, new: Compiled) -> list[Item]:
                 items.append(Item("rule", name, "removed", source=_where(a[index])))
             else:
                 fa, fb = rule_fields(a[index]), rule_fields(b[index])
-                changes = tuple(Change(k, fa[k], fb[k]) for k in fa if fa[k] != fb[k])
+                changes = tuple(
+                    Change(k, fa[k], fb[k], in_words(old, new, a[index], b[index], k))
+                    for k in fa
+                    if fa[k] != fb[k]
+                )
                 if changes:
                     items.append(Item("rule", name, "changed", changes, _where(b[index])))
     return items
+
+
+def in_words(
+    old: Compiled, new: Compiled, a: ir.Rule, b: ir.Rule, field: str
+) -> tuple[tuple[str, str | None, str | None], ...]:
+    """A changed condition (``when``, ``condition``) in words in both languages."""
+    if field not in ("when", "condition"):
+        return ()
+
+    def said(book: Compiled, rule: ir.Rule, lang: str) -> str | None:
+        e = rule.when if field == "when" else rule.require
+        return Words(book, lang, rule.record)(e) if e is not None else None
+
+    return tuple((lang, said(old, a, lang), said(new, b, lang)) for lang in ("fr", "nl"))
 
 
 def _where(rule: ir.Rule) -> str:

@@ -45,13 +45,20 @@ class Outcome:
 
     def to_text(self) -> str:
         lines = [f"{self.file}: {self.old_verdict} -> {self.new_verdict}"]
-        lines.extend(f"  + {f}  ({c})" for f, c in self.gained)
-        lines.extend(f"  - {f}  ({c})" for f, c in self.lost)
+        lines.extend(f"  + {f}  (cause: {c})" for f, c in self.gained)
+        lines.extend(f"  - {f}  (cause: {c})" for f, c in self.lost)
+        if not (self.gained or self.lost):  # the verdict alone changed: say why
+            lines.extend(f"  cause: {c}" for c in self.causes)
         return "\n".join(lines)
 
 
 def _key(f: Finding) -> str:
-    place = f"record {f.record}" if f.record is not None else f"segment {f.segment}"
+    if f.record is not None:
+        place = f"record {f.record}"
+    elif f.segment is not None:
+        place = f"segment {f.segment}"
+    else:
+        place = "sending"
     return f"{f.letter} {f.code} {place} zone {f.zone}"
 
 
