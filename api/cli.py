@@ -19,6 +19,7 @@ import click
 
 from api import cli_campaign_results, cli_campaign_review
 from api.cli_campaign import campaign
+from api.cli_check import check
 from api.cli_common import (
     EXIT_FINDINGS,
     EXIT_OK,
@@ -35,9 +36,7 @@ from api.cli_explain import explain
 from api.cli_io import echo_json, progress, read_input
 from api.cli_serve import MAX_WORKERS, keys, serve, usable_cores
 from api.cli_validate import validate
-from compiler import Compiled, compile_rulebook
-from rulebook.diagnostics import RulebookError, render
-from rulebook.load import load, shipped_root
+from compiler import Compiled
 from validator.reader import DEFAULT_BLOCK_RECORDS
 
 DEFAULT_BLOCK = DEFAULT_BLOCK_RECORDS
@@ -49,58 +48,6 @@ __all__ = ["MAX_WORKERS", "main", "usable_cores"]
 @click.version_option(package_name="rulebook")
 def main() -> None:
     """Rulebook: INAMI/RIZIV eFact billing rules as data, compiled and checked."""
-
-
-@main.command()
-@click.argument("paths", nargs=-1, type=click.Path())
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
-@guarded
-def check(paths: tuple[str, ...], fmt: str) -> None:
-    """Compile rulebook sources and print every diagnostic (exit 1 on any error)."""
-    targets: list[str | Path] = list(paths) or [shipped_root()]
-    book = load(targets)
-    compiled = None
-    try:
-        compiled = compile_rulebook(book)
-        diags = list(compiled.warnings)  # every warning of the sources and of compilation
-    except RulebookError as exc:
-        diags = list(exc.diagnostics)
-    errors = sum(1 for d in diags if d.is_error)
-    settle(EXIT_FINDINGS if errors else EXIT_OK)
-    if fmt == "json":
-        click.echo(
-            json.dumps(
-                {
-                    "diagnostics": [
-                        {
-                            "code": d.code,
-                            "severity": d.severity.value,
-                            "message": d.message,
-                            "file": d.span.file if d.span else None,
-                            "line": d.span.line if d.span else None,
-                            "column": d.span.column if d.span else None,
-                            "hint": d.hint,
-                        }
-                        for d in diags
-                    ],
-                    "errors": errors,
-                    "rules": len(compiled.rules) if compiled else None,
-                    "hash": book.hash,
-                },
-                ensure_ascii=False,
-                indent=2,
-            )
-        )
-    else:
-        if diags:
-            click.echo(render(diags, book.sources))
-        if compiled is not None:
-            summary = (
-                f"rulebook {compiled.version}: {len(compiled.layouts)} layouts, "
-                f"{len(compiled.rules)} rules, {len(compiled.codes)} codes"
-            )
-            click.echo(summary + ("" if diags else ", no diagnostics"), err=bool(diags))
-    sys.exit(Outcome.status)
 
 
 def write_atomically(files: list[tuple[Path, bytes]]) -> None:
@@ -478,6 +425,7 @@ def docs(lang: str, out_dir: str, rulebook_dir: str | None) -> None:
 main.add_command(serve)
 main.add_command(validate)
 main.add_command(explain)
+main.add_command(check)
 main.add_command(diff)
 main.add_command(keys)
 main.add_command(campaign)

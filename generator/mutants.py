@@ -94,6 +94,17 @@ def rule_finding_matches(case: MutantCase, f: Finding, compiled: Compiled) -> bo
     return case.target_record is None or rule.per_sending or f.record == case.target_record
 
 
+def place(f: Finding) -> str:
+    """Where a finding is, in words: record N zone Z, segment S zone Z, or the sending."""
+    if f.record is not None:
+        where = f"record {f.record}"
+    elif f.segment is not None:
+        where = f"segment {f.segment}"
+    else:
+        where = "the sending"
+    return f"{where} zone {f.zone}" if f.zone is not None else where
+
+
 def check(compiled: Compiled, case: MutantCase) -> list[str]:
     """Validate a mutant; return what differs from its expectation (empty when it works)."""
     report = validate(compiled, io.BytesIO(case.data), name=case.name, today=case.today)
@@ -103,22 +114,19 @@ def check(compiled: Compiled, case: MutantCase) -> list[str]:
         missing = sorted(set(case.expected) - set(found))
         extra = sorted(set(found) - set(case.expected))
         if missing:
-            problems.append(f"missing {', '.join(missing)}")
+            problems.append(f"expected {', '.join(missing)}, not reported")
         if extra:
-            details = [
-                f"{f.code}@{f.record or f.segment}/{f.zone}"
-                for f in report.findings
-                if f.code in extra
-            ]
-            problems.append(f"unexpected {', '.join(details[:6])}")
+            details = [f"{f.code} at {place(f)}" for f in report.findings if f.code in extra]
+            problems.append(
+                f"also reported {', '.join(details[:6])} (if the edit should break it too, add "
+                f"'also {extra[0]}' to the mutant; else make the edit break only its rule)"
+            )
     if case.rule.code in found and not any(
         rule_finding_matches(case, f, compiled) for f in report.findings
     ):
-        where = [
-            f"{f.record or f.segment}/{f.zone}" for f in report.findings if f.code == case.rule.code
-        ]
+        where = [place(f) for f in report.findings if f.code == case.rule.code]
         problems.append(
-            f"{case.rule.code} not at record {case.target_record} zone {case.rule.zone_label} "
-            f"(found at {', '.join(where)})"
+            f"{case.rule.code} reported, but not at record {case.target_record} zone "
+            f"{case.rule.zone_label} (found at {', '.join(where)})"
         )
     return problems

@@ -65,6 +65,7 @@ CODES: dict[str, str] = {
     "bad-period": "a validity period whose start is after its end",
     "overlapping-versions": "two versions of a table or parameter whose periods overlap",
     "unreachable-rule": "a rule that can never be evaluated",
+    "no-mutant": "a rule without a mutant, so nothing shows it can fail (rulebook check)",
     "unknown-reader-condition": "a code reports a reader condition the validator does not know",
     "missing-reader-code": "a reader condition of the validator that no code reports",
     "missing-default-date": "no 'date … default' declares which date governs the rules",
@@ -156,9 +157,26 @@ def render(diagnostics: Iterable[Diagnostic], sources: Mapping[str, str] | None 
     return "\n".join(render_one(d, sources) for d in sorted(diagnostics, key=sort_key))
 
 
+LOOKALIKES = str.maketrans({"O": "0", "Q": "0", "I": "1", "L": "1", "S": "5", "Z": "2"})
+
+
+def _folded(name: str) -> str:
+    """A name as a typist confuses it: case, and letters that look like digits (ET2O, ET2o)."""
+    return name.upper().translate(LOOKALIKES)
+
+
 def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
-    """A 'did you mean' hint from the closest candidate names, if any is close enough."""
+    """A 'did you mean' hint: a candidate that differs only by case or by a letter typed for
+    a digit (``ET2O`` -> ``ET20``), else a prefix of it (``rul`` -> ``rule``), else the
+    closest by similarity, if any is close enough."""
     import difflib
 
-    close = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
+    names = list(candidates)
+    folded = [c for c in names if _folded(c) == _folded(name)]
+    if folded:
+        return f"did you mean '{folded[0]}'?"
+    prefixed = sorted(c for c in names if len(name) >= 2 and c.lower().startswith(name.lower()))
+    if len(prefixed) == 1:
+        return f"did you mean '{prefixed[0]}'?"
+    close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
     return f"did you mean '{close[0]}'?" if close else None

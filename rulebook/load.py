@@ -101,8 +101,11 @@ def _relative(path: Path, root: Path | None) -> str:
     return path.as_posix()
 
 
-def load(paths: Sequence[Path | str] | Path | str | None = None) -> Rulebook:
-    """Parse and check a rulebook; never raises for problems in the sources."""
+def load(
+    paths: Sequence[Path | str] | Path | str | None = None, *, root: Path | None = None
+) -> Rulebook:
+    """Parse and check a rulebook; never raises for problems in the sources. Source names
+    are relative to ``root`` (default: the first directory given, else the first file's)."""
     from rulebook.check import check  # late import: check uses the loaded structures
 
     if paths is None:
@@ -111,7 +114,6 @@ def load(paths: Sequence[Path | str] | Path | str | None = None) -> Rulebook:
         paths = [paths]
     diags: list[Diagnostic] = []
     files: list[Path] = []
-    root: Path | None = None
     dirs: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():

@@ -28,7 +28,7 @@ from lark import (
 )
 
 from rulebook import syntax
-from rulebook.diagnostics import Diagnostic, error
+from rulebook.diagnostics import Diagnostic, did_you_mean, error
 from rulebook.spans import Span
 from rulebook.to_ast import AstBuilder
 
@@ -144,7 +144,9 @@ def split_items(text: str, path: str) -> tuple[list[_Chunk], list[Diagnostic]]:
                 current, start, skipping = [line], number, False
             else:
                 if not skipping:
-                    hint = "continuation lines of an item are indented"
+                    hint = did_you_mean(word, ITEM_KEYWORDS) or (
+                        "continuation lines of an item are indented"
+                    )
                     diags.append(
                         error(
                             "stray-text",
@@ -219,6 +221,9 @@ def _syntax_diagnostic(exc: UnexpectedInput, chunk: _Chunk, path: str) -> Diagno
     assert isinstance(exc, UnexpectedToken)
     token: Token = exc.token
     width = max(len(str(token)), 1)
+    if hint is None and exc.expected:  # a misspelt keyword: the one it resembles
+        words = [w.strip("'") for w in (_literal_word(t) for t in exc.expected)]
+        hint = did_you_mean(str(token), [w for w in words if w.isalpha()])
     return error(
         "unexpected-token",
         f"unexpected {str(token)!r}; expected {_expected_words(set(exc.expected))}",

@@ -146,5 +146,5 @@ def test_coverage_command(tmp_path: Path) -> None:
     rules.write_text(broken)
     bad = rulebook("coverage", "--rulebook", str(book), "--rule", "200901")
     assert bad.returncode == 1
-    assert bad.stdout.startswith("200901 (") and "missing 200901" in bad.stdout
+    assert bad.stdout.startswith("200901 (") and "expected 200901, not reported" in bad.stdout
     assert bad.stdout.splitlines()[-1] == "0 of 1 rules have a working mutant (0.0%)"
