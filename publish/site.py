@@ -20,16 +20,19 @@ from functools import cached_property
 
 from compiler import Compiled, ir
 from compiler.dump import day
-from publish import tolerances
-from publish.texts import TEXTS
 from compiler.words import Words
+from publish import tolerances
+from publish.reference import SEARCH_FORM, reader_page, search_page, structure_tree, tables_page
+from publish.texts import TEXTS
 
 MISSING = "MISSING"
 
+SELF = "__this_page__"  # the page's own path, filled in by Site.pages
 STYLE = (
     "body{font-family:sans-serif;max-width:70em;margin:2em auto;padding:0 1em;line-height:1.4}"
     "table{border-collapse:collapse}td,th{border:1px solid #bbb;padding:.2em .5em;"
     "vertical-align:top;text-align:left}nav a{margin-right:1em}code{background:#f4f4f4}"
+    "nav form{display:inline}ul.tree ul{border-left:1px solid #bbb;margin-left:.3em}"
 )
 
 
@@ -55,14 +58,17 @@ class Site:
     def page(self, depth: int, title: str, body: str) -> str:
         up = "../" * depth
         other = "nl" if self.lang == "fr" else "fr"
+        search = SEARCH_FORM.format(up=up, placeholder=esc(self.t["search_placeholder"]))
         nav = (
             f'<nav><a href="{up}index.html">{esc(self.t["home"])}</a>'
             f'<a href="{up}rules/index.html">{esc(self.t["rules"])}</a>'
+            f'<a href="{up}tables.html">{esc(self.t["tables"])}</a>'
+            f'<a href="{up}reader.html">{esc(self.t["reader_codes"])}</a>'
             f'<a href="{up}changelog.html">{esc(self.t["changelog"])}</a>'
             f'<a href="{up}questions.html">{esc(self.t["questions"])}</a>'
             f'<a href="{up}tolerances.html">{esc(self.t["tolerances"])}</a>'
-            f'<a href="{up}../{other}/index.html" lang="{other}">'
-            f"{esc(self.t['language'])}</a></nav>"
+            f'<a href="{up}../{other}/{SELF}" lang="{other}">'
+            f"{esc(self.t['language'])}</a>{search}</nav>"
         )
         return (
             f'<!DOCTYPE html>\n<html lang="{self.lang}"><head><meta charset="utf-8">'
@@ -108,6 +114,9 @@ class Site:
             "changelog.html": self.changelog(),
             "questions.html": self.questions(),
             "tolerances.html": tolerances.page(self),
+            "tables.html": tables_page(self),
+            "reader.html": reader_page(self),
+            "search.html": search_page(self),
         }
         for msg in self.compiled.messages.values():
             out[f"messages/{msg.name}.html"] = self.message(msg)
@@ -115,7 +124,8 @@ class Site:
             out[f"layouts/{layout.name}.html"] = self.layout(layout)
         for code in self.by_code:
             out[f"rules/{code}.html"] = self.rule(code)
-        return out
+        # the other language's link goes to the same page there
+        return {path: text.replace(SELF, path, 1) for path, text in out.items()}
 
     def index(self) -> str:
         c = self.compiled
@@ -154,7 +164,9 @@ class Site:
             f"<h2>{esc(self.t['segments'])}</h2><ul>{''.join(link(s) for s in msg.segments)}</ul>"
             f"<h2>{esc(self.t['records'])}</h2><ul>{''.join(link(r) for r in msg.records)}</ul>"
             f"<p>{esc(self.t['record_length'])}: {msg.record_length}</p>"
-            f"<h2>{esc(self.t['structure'])}</h2><pre>{esc(fields['structure'])}</pre>"
+            f"<h2>{esc(self.t['structure'])}</h2>{structure_tree(self, msg)}"
+            f"<details><summary>{esc(self.t['notation'])}</summary>"
+            f"<pre>{esc(fields['structure'])}</pre></details>"
         )
         return self.page(1, f"{msg.name} {self.label(msg.fr, msg.nl)}", body)
 
@@ -166,7 +178,7 @@ class Site:
         rows = []
         for z in sorted(layout.zones, key=lambda z: z.offset):
             start = z.start1 + layout.at - 1
-            codes = " ".join(self.rule_link(code, 1) for code in rules_by_zone[z.name])
+            codes = " ".join(self.rule_link(code, 1) for code in sorted(rules_by_zone[z.name]))
             rows.append(
                 f"<tr><td>{esc(z.zone_id)}</td><td><code>{esc(z.name)}</code></td>"
                 f"<td>{esc(self.label(z.fr, z.nl))}</td><td>{esc(self.t['kind_' + z.kind])}</td>"

@@ -75,6 +75,27 @@ TEXTS: dict[str, dict[str, str]] = {
         "any": "toute valeur",
         "yes": "oui",
         "no": "non",
+        "tables": "Tables",
+        "tables_intro": (
+            "Les listes de valeurs que les règles consultent, chacune avec ses valeurs pour "
+            "chaque période et les règles qui la lisent."
+        ),
+        "table_values": "Valeurs",
+        "used_by": "Règles qui la lisent",
+        "reader_codes": "Codes de lecture",
+        "reader_intro": (
+            "Problèmes trouvés en lisant le fichier, avant toute règle : ces codes sont ceux du "
+            "recueil de règles (préfixe RB), pas de la liste officielle."
+        ),
+        "optional": "facultatif",
+        "one_or_more": "une ou plusieurs fois",
+        "any_number": "zéro, une ou plusieurs fois",
+        "one_of": "un des choix suivants",
+        "option": "choix",
+        "notation": "Notation",
+        "search": "Recherche",
+        "search_placeholder": "code, libellé, zone, table…",
+        "results": "résultat(s)",
     },
     "nl": {
         "title": "Instructies voor de elektronische facturatie (eFact 920000)",
@@ -147,5 +168,26 @@ TEXTS: dict[str, dict[str, str]] = {
         "any": "elke waarde",
         "yes": "ja",
         "no": "nee",
+        "tables": "Tabellen",
+        "tables_intro": (
+            "De lijsten van waarden die de regels raadplegen, elk met zijn waarden voor elke "
+            "periode en de regels die ze lezen."
+        ),
+        "table_values": "Waarden",
+        "used_by": "Regels die ze lezen",
+        "reader_codes": "Leescodes",
+        "reader_intro": (
+            "Problemen gevonden bij het lezen van het bestand, vóór elke regel: deze codes zijn "
+            "die van het regelboek (prefix RB), niet van de officiële lijst."
+        ),
+        "optional": "facultatief",
+        "one_or_more": "een of meer keer",
+        "any_number": "nul, een of meer keer",
+        "one_of": "een van de volgende keuzes",
+        "option": "keuze",
+        "notation": "Notatie",
+        "search": "Zoeken",
+        "search_placeholder": "code, omschrijving, zone, tabel…",
+        "results": "resulta(a)t(en)",
     },
 }

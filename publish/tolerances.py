@@ -83,8 +83,10 @@ def page(site: Site) -> str:
         rows.append(
             f'<tr id="{esc(name)}"><td><code>{esc(name)}</code></td>'
             f"<td>{esc(site.label(param.fr, param.nl))}</td><td>{esc(choices)}</td>"
-            f"<td>{values}</td><td>{why}</td></tr>"
+            f"<td>{values}</td><td>{why}</td>"
+            f'<td><span lang="en">{esc(param.note or "")}</span></td></tr>'
         )
-    head = "".join(f"<th>{esc(t[k])}</th>" for k in ("name", "label", "choices", "value", "why"))
+    keys = ("name", "label", "choices", "value", "why", "note")
+    head = "".join(f"<th>{esc(t[k])}</th>" for k in keys)
     parts.append(f"<h2>{esc(t['parameters'])}</h2><table><tr>{head}</tr>{''.join(rows)}</table>")
     return site.page(0, t["tolerances"], "".join(parts))

@@ -24,7 +24,9 @@ def sites(compiled: Compiled) -> dict[str, dict[str, str]]:
 
 
 def text_of(page: str) -> str:
+    """A page's text, without the rulebook authors' notes (in English, marked lang="en")."""
     body = page.split("<body>", 1)[1]
+    body = re.sub(r'<span lang="en">.*?</span>', " ", body, flags=re.S)
     return html.unescape(re.sub(r"<[^>]+>", " ", body))
 
 
@@ -105,12 +107,26 @@ def test_in_a_real_browser(compiled: Compiled, browser: object) -> None:
         page.click('a[href="rules/102710.html"]')
         page.wait_for_url("**/fr/rules/102710.html")
         assert page.title().startswith("102710 ")
-        page.click("nav a[lang=nl]")  # the language switch
+        page.click("nav a[lang=nl]")  # the language switch: the same page in Dutch
+        page.wait_for_url("**/nl/rules/102710.html")
+        assert "Voorwaarde" in page.inner_text("body")
+        page.click("nav a[href='../index.html']")
         page.wait_for_url("**/nl/index.html")
         assert "Berichten" in page.inner_text("body")
         page.click('a[href="messages/920000.html"]')
-        page.click('a[href="../layouts/ET20.html"]')
+        tree = page.locator("ul.tree")
+        assert "een of meer keer" in tree.inner_text() and "factuur" not in page.title()
+        page.click('ul.tree a[href="../layouts/ET20.html"]')
         assert "destination_mutuality" in page.inner_text("table")
+        page.fill("nav input[name=q]", "200802")  # search from any page
+        page.press("nav input[name=q]", "Enter")
+        page.wait_for_url("**/nl/search.html?q=200802")
+        page.wait_for_selector("#results li")
+        page.click('#results a[href="rules/200802.html"]')
+        page.wait_for_url("**/nl/rules/200802.html")
+        page.goto(f"{server.base}/docs/instructions/fr/search.html?q=type%20facture")
+        results = page.locator("#results li")
+        assert results.count() >= 1 and "Types de facture" in page.inner_text("#results")
         page.close()
 
 
@@ -135,3 +151,31 @@ def test_tolerances_and_parameters_are_published(
         r"control_digit_offset Décalage ajouté .*? 0, 10 à partir du 2000-01-01: 0 Chiff", fr
     )
     assert "à partir du 2000-01-01: 5 %" in fr and "vanaf 2000-01-01: 5 %" in nl
+
+
+def test_tables_reader_codes_and_sorted_zones_are_published(
+    compiled: Compiled, sites: dict[str, dict[str, str]]
+) -> None:
+    for lang, pages in sites.items():
+        tables = text_of(pages["tables.html"])
+        for name, table in compiled.tables.items():
+            assert (table.nl if lang == "nl" else table.fr) in tables
+            for version in table.versions:
+                for value in version.value:  # type: ignore[attr-defined]
+                    shown = value.decode("latin-1") if isinstance(value, bytes) else str(value)
+                    assert shown in tables, (lang, name, shown)
+        assert 'href="rules/201003.html"' in pages["tables.html"]  # who reads invoice_types
+        reader = text_of(pages["reader.html"])
+        for info in compiled.codes.values():
+            if info.reports is not None:
+                assert info.code in reader and (info.nl if lang == "nl" else info.fr) in reader
+        assert "RB0011" in reader
+        for path, page in pages.items():
+            if path.startswith("layouts/"):
+                for row in re.findall(r"<tr>(.*?)</tr>", page):
+                    codes = re.findall(r"rules/([\w-]+)\.html", row)
+                    assert codes == sorted(codes), (path, codes)
+            other = "nl" if lang == "fr" else "fr"
+            assert f'href="{"../" * path.count("/")}../{other}/{path}"' in page, path
+    rule = sites["fr"]["rules/801910.html"]
+    assert "« montant du compte financier A » (zone 19)" in html.unescape(rule)
