@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -109,13 +110,31 @@ def test_version() -> None:
     assert result.returncode == 0 and "0.1.0" in result.stdout
 
 
-def test_readme_documents_every_diagnostic_code_and_reader_condition() -> None:
+def test_the_language_page_documents_every_diagnostic_code_and_reader_condition() -> None:
     from rulebook.conditions import READER_CONDITIONS
     from rulebook.diagnostics import CODES
 
+    page = (ROOT / "docs" / "language.md").read_text("utf-8")
+    assert [c for c in CODES if f"| `{c}` |" not in page] == []
+    assert [c for c in READER_CONDITIONS if f"`{c}`" not in page] == []
+
+
+def test_readme_is_for_users_and_its_figures_are_current(compiled: Compiled) -> None:
+    """No file outside the repository named, the docs it points to exist, and the counts it
+    and docs/language.md quote are the shipped rulebook's (they went stale before)."""
     readme = (ROOT / "README.md").read_text("utf-8")
-    assert [c for c in CODES if f"| `{c}` |" not in readme] == []
-    assert [c for c in READER_CONDITIONS if f"`{c}`" not in readme] == []
+    assert len(readme.splitlines()) < 600
+    assert not re.search(r"design\.md|efact-920000\.md|\.\./shared", readme)
+    for doc in re.findall(r"`(docs/[\w.-]+\.md)`", readme):
+        assert (ROOT / doc).is_file(), doc
+    n = len(compiled.rules)
+    assert f"**{n} of {n} rules have a working mutant (100.0%)**" in readme
+    summary = (
+        f"rulebook {compiled.version}: {len(compiled.layouts)} layouts, {n} rules, "
+        f"{len(compiled.codes)} codes, no diagnostics"
+    )
+    assert summary in (ROOT / "docs" / "language.md").read_text("utf-8")
+    assert "into the current Python" in readme and "chromium" in readme
 
 
 def test_readme_quick_start_scripts_exist() -> None:
