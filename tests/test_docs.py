@@ -16,6 +16,7 @@ from compiler import Compiled
 from publish.site import MISSING, Site
 from publish.texts import TEXTS
 from publish.tolerances import calls
+from tests.browser import offline_page
 
 
 @pytest.fixture(scope="module")
@@ -98,8 +99,7 @@ def test_in_a_real_browser(compiled: Compiled, browser: object) -> None:
 
     assert isinstance(browser, Browser)
     label_nl = compiled.rules_for_code("200802")[0].nl
-    with local_server() as server:
-        page = browser.new_page()
+    with local_server() as server, offline_page(browser) as (page, outside):
         page.goto(f"{server.base}/docs/instructions/nl/rules/200802.html")
         assert page.locator("dd.label").first.inner_text() == label_nl
         assert "Voorwaarde" in page.inner_text("body")
@@ -127,7 +127,7 @@ def test_in_a_real_browser(compiled: Compiled, browser: object) -> None:
         page.goto(f"{server.base}/docs/instructions/fr/search.html?q=type%20facture")
         results = page.locator("#results li")
         assert results.count() >= 1 and "Types de facture" in page.inner_text("#results")
-        page.close()
+        assert outside == []  # the network is cut: nothing was asked of another host
 
 
 def test_tolerances_and_parameters_are_published(
