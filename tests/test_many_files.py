@@ -41,10 +41,11 @@ def test_a_thousand_files_a_line_each_and_the_worst_status(day: Path) -> None:
     done = rulebook("validate", str(day), timeout=600)
     lines = done.stdout.splitlines()
     assert done.returncode == 1, done.stderr  # some have findings
-    assert len(lines) == 1001 and lines[-1] == "1,000 files: 800 accepted, 200 rejected_threshold"
-    assert all(": accepted;" in x for x in lines[:-1] if "wrong-niss" not in x)
-    assert lines[0].startswith(f"{day}/000-baseline.920000: accepted; 17 records")
-    assert lines[-2].startswith(f"{day}/late/199-wrong-niss.920000: rejected_threshold")
+    assert len(lines) == 1001
+    assert lines[-1] == "1.000 fichiers — accepté : 800 ; rejeté (seuil d'erreurs dépassé) : 200"
+    assert all(" : accepté ;" in x for x in lines[:-1] if "wrong-niss" not in x)
+    assert lines[0].startswith(f"{day}/000-baseline.920000 : accepté ; 17 enregistrements")
+    assert lines[-2].startswith(f"{day}/late/199-wrong-niss.920000 : rejeté (seuil")
     assert done.stderr == ""  # no progress bar into a pipe
 
 
@@ -63,11 +64,13 @@ def test_files_and_directories_mixed_and_every_status(tmp_path: Path) -> None:
     good = [str(p) for p in EXAMPLES if "wrong" not in p.name]
     done = rulebook("validate", *good)
     assert done.returncode == 0 and len(done.stdout.splitlines()) == len(good) + 1
-    assert done.stdout.splitlines()[-1] == f"{len(good)} files: {len(good)} accepted"
+    assert done.stdout.splitlines()[-1] == f"{len(good)} fichiers — accepté : {len(good)}"
+    nl = rulebook("validate", "--lang", "nl", *good)
+    assert nl.stdout.splitlines()[-1] == f"{len(good)} bestanden — aanvaard: {len(good)}"
     (tmp_path / "gone.920000").symlink_to(tmp_path / "nowhere")  # listed, cannot be read
     done = rulebook("validate", str(tmp_path), good[0])
     assert done.returncode == 2
-    assert "gone.920000: cannot read" in done.stdout
+    assert "gone.920000: cannot read" in done.stdout and "illisible : 1" in done.stdout
     missing = rulebook("validate", good[0], str(tmp_path / "absent"))
     assert missing.returncode == 2 and "absent does not exist" in missing.stderr
     assert missing.stdout == ""  # nothing validated before the misuse is said
@@ -97,7 +100,7 @@ def test_a_progress_bar_for_a_person_at_a_terminal(day: Path) -> None:
     os.close(leader)
     text = seen.decode(errors="replace")
     assert "validating" in text and "/250" in text
-    assert "250 files: 200 accepted, 50 rejected_threshold" in text
+    assert "250 fichiers — accepté : 200 ; rejeté (seuil d'erreurs dépassé) : 50" in text
 
 
 def test_zip_of_sendings_one_report_per_file(compiled: Compiled) -> None:

@@ -229,11 +229,14 @@ def summary_line(report: Report, lang: str = "fr") -> str:
 
 
 def total_line(files: int, verdicts: dict[str, int], lang: str = "fr") -> str:
-    """The last line of a validation of many files: how many, and of each verdict."""
-    parts = ", ".join(
-        f"{n:,} {verdict_words(v, lang)}".replace(",", ".") for v, n in sorted(verdicts.items())
+    """The last line of a validation of many files: how many, and of each verdict (``verdict:
+    count``, so that no adjective has to agree with a number)."""
+    sep = word(lang, "sep")
+    semi = " ; " if lang == "fr" else "; "
+    parts = semi.join(
+        f"{verdict_words(v, lang)}{sep}{grouped(n)}" for v, n in sorted(verdicts.items())
     )
-    return f"{count(files, lang, 'file')}{word(lang, 'sep')}{parts}"
+    return f"{count(files, lang, 'file')} — {parts}"
 
 
 def to_text(report: Report, lang: str = "fr") -> str:
