@@ -43,9 +43,11 @@ def isolated_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
         os.environ["RULEBOOK_STORE"] = previous
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    """Headless Chromium with the network cut (``tests.browser``)."""
+    """Headless Chromium with the network cut (``tests.browser``); one per test module, as
+    Playwright's sync API runs an event loop in the main thread until it stops (a session-wide
+    one broke every later test calling asyncio.run)."""
     from tests.browser import chromium
 
     with chromium() as b:
