@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from compiler import Compiled
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -66,3 +68,23 @@ def test_findings_benchmark_measures_cli_and_service() -> None:
         assert re.search(cli, out)
     service = r"service POST /v1/validate \(read whole, validated in a validator process\): "
     assert re.search(service + r"[\d.]+ s, answer \d+ MB, HTTP process peak RSS \d+ MB", out)
+
+
+def test_the_hand_written_baseline_checks_what_it_claims(compiled: Compiled) -> None:
+    """The baseline of issue 21 is a real checker: silent on valid sendings, and each mutant of
+    its rules caught at the right record (else its speed would mean nothing)."""
+    from benchmarks.baseline import check
+    from generator.mutants import build_case
+
+    for example in sorted((ROOT / "examples").glob("*.920000")):
+        expected = [("niss", 2)] if example.name == "wrong-niss.920000" else []
+        assert check(example.read_bytes()) == expected, example.name
+    caught = {"200210": "sequence", "200802": "niss", "209902": "control"}
+    caught |= {"809802": "invoice control", "909802": "sending control"}
+    for code, problem in caught.items():
+        case = build_case(compiled, compiled.rules_for_code(code)[0], 0)
+        found = check(case.data)
+        assert found and found[0] == (problem, case.target_record or found[0][1]), code
+    out = run_script("benchmarks/baseline.py", "--records", "2000", "--repeat", "1")
+    assert re.search(r"tiny sending \(7 records\): validator [\d.]+ ms, checker [\d.]+ ms", out)
+    assert re.search(r"large sending \(2,\d{3} records\): validator [\d,]+ records/s", out)
