@@ -33,6 +33,7 @@ BEARER = HTTPBearer(auto_error=False, description="a campaign token (rbk_…)")
 Auth = Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)]
 JSON_OBJECT = {"application/json": {"schema": {"type": "object"}}}
 ERROR = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}
+MAX_INT = 2**63 - 1  # the stores' integers (SQLite and PostgreSQL BIGINT): beyond, a 422
 RESPONSES: dict[int | str, dict[str, Any]] = {
     400: {"description": "a body that cannot be parsed", "content": ERROR},
     401: {"description": "no valid token for this campaign", "content": ERROR},
@@ -83,7 +84,7 @@ class DecisionIn(BaseModel):
         | None
     ) = None
     resolution: str | None = Field(default=None, max_length=200)
-    round: int | None = Field(default=None, ge=1)
+    round: int | None = Field(default=None, ge=1, le=MAX_INT)
 
 
 class CampaignIn(BaseModel):
@@ -326,7 +327,7 @@ def router(campaigns: Campaigns, limit: int, pace: Pace) -> APIRouter:
     async def matrix(
         slug: str,
         credentials: Auth,
-        round: Annotated[int | None, Query(ge=1)] = None,
+        round: Annotated[int | None, Query(ge=1, le=MAX_INT)] = None,
         only: Annotated[list[str] | None, Query(max_length=16)] = None,
         format: Literal["json", "csv", "junit", "html", "text"] = "json",
         lang: Literal["fr", "nl"] = "fr",
@@ -354,7 +355,7 @@ def router(campaigns: Campaigns, limit: int, pace: Pace) -> APIRouter:
         credentials: Auth,
         case: Annotated[str, Query(max_length=120)],
         participant: Annotated[str, Query(max_length=64)],
-        round: Annotated[int | None, Query(ge=1)] = None,
+        round: Annotated[int | None, Query(ge=1, le=MAX_INT)] = None,
     ) -> Any:
         """One cell: expected and observed answers, the diff explained, notes, submissions."""
 
@@ -381,7 +382,7 @@ def router(campaigns: Campaigns, limit: int, pace: Pace) -> APIRouter:
 
     @api.get("/{slug}/divergences", responses={200: {"content": JSON_OBJECT}})
     async def divergences(
-        slug: str, credentials: Auth, round: Annotated[int | None, Query(ge=1)] = None
+        slug: str, credentials: Auth, round: Annotated[int | None, Query(ge=1, le=MAX_INT)] = None
     ) -> Any:
         """The cases whose participants disagree, with their class and decision."""
 
@@ -418,8 +419,8 @@ def router(campaigns: Campaigns, limit: int, pace: Pace) -> APIRouter:
     async def diff(
         slug: str,
         credentials: Auth,
-        from_: Annotated[int, Query(alias="from", ge=1)],
-        to: Annotated[int, Query(ge=1)],
+        from_: Annotated[int, Query(alias="from", ge=1, le=MAX_INT)],
+        to: Annotated[int, Query(ge=1, le=MAX_INT)],
     ) -> Any:
         """Cells fixed, broken or changed between two rounds."""
 
@@ -430,7 +431,9 @@ def router(campaigns: Campaigns, limit: int, pace: Pace) -> APIRouter:
         return await guarded(go)
 
     @api.get("/{slug}/events", responses={200: {"content": JSON_OBJECT}})
-    async def events(slug: str, credentials: Auth, after: Annotated[int, Query(ge=0)] = 0) -> Any:
+    async def events(
+        slug: str, credentials: Auth, after: Annotated[int, Query(ge=0, le=MAX_INT)] = 0
+    ) -> Any:
         """The audit log (coordinator)."""
 
         async def go() -> Any:

@@ -51,3 +51,19 @@ def test_campaign_routes_conform(case: schemathesis.Case[Any]) -> None:
         headers={"Authorization": f"Bearer {token}"},
         excluded_checks=[positive_data_acceptance, negative_data_rejection],
     )
+
+
+def test_integers_beyond_the_store_are_refused_not_a_500() -> None:
+    """Schemathesis found it: ?after=2**63 reached SQLite and overflowed (500); every integer a
+    route takes is bounded by the stores' 64-bit integers (422 beyond)."""
+    from fastapi.testclient import TestClient
+
+    with TestClient(create_app(_compiled, store=_url)) as client:
+        auth = {"Authorization": f"Bearer {COORDINATOR}"}
+        for query in ("events?after=", "matrix?round=", "diff?from=1&to="):
+            reply = client.get(f"/v1/campaigns/{SLUG}/{query}{2**63}", headers=auth)
+            assert reply.status_code == 422, (query, reply.text)
+        assert (
+            client.get(f"/v1/campaigns/{SLUG}/events?after={2**63 - 1}", headers=auth).status_code
+            == 200
+        )
