@@ -16,11 +16,11 @@ import numpy as np
 
 from compiler import Compiled, ir
 from compiler.words import WORDS, Words
-from validator.evaluate import Fn, Scope
+from validator.evaluate import ExprCompiler, Fn, Scope
 from validator.values import Val
 from validator.words import Detail
 
-__all__ = ["Explainer", "Sides"]
+__all__ = ["Computed", "Explainer", "Sides", "side_values"]
 
 SAID = {
     "fr": {
@@ -56,14 +56,6 @@ class Sides:
     op: str
     left_ty: ir.Ty
     right_ty: ir.Ty
-
-
-def sides_of(rule: ir.Rule, compile_expr: object) -> Sides | None:
-    e = rule.require
-    if not isinstance(e, ir.Compare):
-        return None
-    assert callable(compile_expr)
-    return Sides(compile_expr(e.left), compile_expr(e.right), e.op, e.left.ty, e.right.ty)
 
 
 def unwrapped(text: str) -> str:
@@ -114,12 +106,30 @@ def shown(raw: str | None, ty: ir.Ty, lang: str) -> str:
     return raw
 
 
+Computed = tuple[Val, Val, Sides, int, int]  # both sides' values, the sides, row, rows
+
+
 @dataclass
 class Explainer:
     """The explanations of one rulebook's findings."""
 
     compiled: Compiled
     words: dict[str, tuple[str, str, str, str]] = field(default_factory=dict)
+    allowed_words: dict[tuple[str, str], str | None] = field(default_factory=dict)
+    compared: dict[str, Sides | None] = field(default_factory=dict)
+
+    def sides(self, rule: ir.Rule) -> Sides | None:
+        """A comparison rule's two sides, compiled the first time one of its findings is
+        listed (not when the plan is built): the aggregates they read are the rule's own
+        (an aggregate's runtime is found by its IR node)."""
+        if rule.key not in self.compared:
+            e = rule.require
+            found = None
+            if isinstance(e, ir.Compare):
+                comp = ExprCompiler(self.compiled, rule.governed_by)
+                found = Sides(comp(e.left), comp(e.right), e.op, e.left.ty, e.right.ty)
+            self.compared[rule.key] = found
+        return self.compared[rule.key]
 
     def said(self, rule: ir.Rule) -> tuple[str, str, str, str]:
         """(require fr, require nl, right side fr, right side nl) in words, made once."""
@@ -134,7 +144,14 @@ class Explainer:
         return found
 
     def allowed(self, rule: ir.Rule, lang: str) -> str | None:
-        """The values a table or list rule allows, in the version of the rule's period."""
+        """The values a table or list rule allows, in the version of the rule's period (made
+        once per rule and language)."""
+        key = (rule.key, lang)
+        if key not in self.allowed_words:
+            self.allowed_words[key] = self._allowed(rule, lang)
+        return self.allowed_words[key]
+
+    def _allowed(self, rule: ir.Rule, lang: str) -> str | None:
         e = rule.require
         if isinstance(e, ir.InSet) and not e.negated:
             listed = [Words(self.compiled, lang, rule.record).const(v) for v in e.values]
@@ -161,7 +178,7 @@ class Explainer:
         self,
         rule: ir.Rule,
         value: str | None,
-        computed: tuple[Val, Val, Sides, int, int] | None,
+        computed: Computed | None,
     ) -> Detail:
         """A finding's detail; ``computed``: the two sides' values on its scope, the sides,
         the row and the scope's size."""

@@ -18,7 +18,7 @@ from compiler import Compiled, ir
 from compiler.passes import walk
 from validator.aggregates import Part
 from validator.evaluate import ExprCompiler, Fn, Scope
-from validator.explain import Explainer, Sides, sides_of
+from validator.explain import Explainer
 from validator.screen import (
     AnchorCheck,
     CharCheck,
@@ -50,7 +50,6 @@ class RulePlan:
     fn: RuleFn
     flags: tuple[str, ...] = ()  # zones a finding marks: the rule's zone and those it reads
     check: CharCheck | AnchorCheck | None = None  # screened with others (validator.screen)
-    sides: Sides | None = None  # a comparison's sides, computed for its findings' details
 
 
 @dataclass(slots=True)
@@ -164,7 +163,6 @@ def build_plan(compiled: Compiled) -> Plan:
             layout=own,
             fn=rule_closure(rule, when, comp(rule.require)),
             check=char_check(rule, own) or anchor_check(rule, own),
-            sides=sides_of(rule, comp),
         )
         exprs = [e for e in (rule.when, rule.require) if e is not None]
         rp.flags = _flag_zones(rule, exprs)

@@ -346,8 +346,8 @@ KNOWN_STARTS: tuple[tuple[bytes, str], ...] = (
 def not_this_message(compiled: Compiled, head: bytes) -> Detail | None:
     """Why a file is not a sending of the validated message, judged by its first bytes (its
     message-name zone): None when it starts like one — a name of digits, even another
-    message's (the official 200-22 reports a wrong name), one cut short, or its first record
-    (the reader's 'missing segments')."""
+    message's (the official 200-22 reports a wrong name) or a record's type and number (the
+    reader's 'missing segments'), or one cut short."""
     msg = compiled.message
     first = compiled.layouts[msg.segments[0]] if msg.segments else None
     zone = first.role("name") if first is not None else None
@@ -357,10 +357,7 @@ def not_this_message(compiled: Compiled, head: bytes) -> Detail | None:
     found = head[zone.offset : zone.end]
     if found == name or (len(head) < zone.end and name.startswith(found)):
         return None
-    if len(found) == len(name) and found.isdigit():
-        return None
-    record_key = (compiled.layouts[msg.records[0]].key or "").encode()
-    if record_key and head.startswith(record_key + b"000001"):
+    if len(found) == len(name) and found.isdigit():  # a record first starts with digits too
         return None
     for start, kind in KNOWN_STARTS:
         if head.lstrip(b" \t\r\n").startswith(start):

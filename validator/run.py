@@ -9,7 +9,6 @@ so results do not depend on where blocks are cut. Memory stays bounded by a bloc
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
@@ -34,7 +33,7 @@ from validator.amounts import (
 )
 from validator.chunk import Chunk, ChunkRows
 from validator.evaluate import Env, Scope, layout_scope, zone_value
-from validator.explain import side_values
+from validator.explain import Computed, side_values
 from validator.plan import Plan, RulePlan, no_rows, plan_for
 from validator.reader import (
     DEFAULT_BLOCK_RECORDS,
@@ -415,18 +414,28 @@ class Run:
             unexplained = unexplained & emit
         hits = np.flatnonzero(violated)
         tally = self.tally
-        sides: tuple[Val, Val] | None = None
+        assert self.plan.explainer is not None
+        sides = self.plan.explainer.sides(rule)
+        values: tuple[Val, Val] | None = None
         for k in hits:
             if tally.wants(rule.code):
-                if sides is None and rp.sides is not None:  # once per scope, when listed
-                    sides = side_values(rp.sides, scope)
-                found = self._finding(rule, rp.layout, scope, int(k), segment, sending)
                 computed = None
-                if sides is not None and rp.sides is not None:
-                    computed = (*sides, rp.sides, int(k), scope.n)
-                assert self.plan.explainer is not None
-                detail = self.plan.explainer.detail(rule, found.value, computed)
-                tally.add(dataclasses.replace(found, detail=detail))
+                if sides is not None:
+                    if values is None:  # once per scope, when a finding is listed
+                        values = side_values(sides, scope)
+                    computed = (*values, sides, int(k), scope.n)
+                tally.add(
+                    self._finding(
+                        rule,
+                        rp.layout,
+                        scope,
+                        int(k),
+                        segment,
+                        sending,
+                        explain=True,
+                        computed=computed,
+                    )
+                )
             else:  # counted, not listed: no Finding made
                 tally.count(rule.code, rule.letter, *self._place(scope, int(k), segment, sending))
         info = self.compiled.reader_code("rule_not_evaluable")
@@ -472,7 +481,12 @@ class Run:
         k: int,
         segment: str | None,
         sending: bool,
+        *,
+        explain: bool = False,
+        computed: Computed | None = None,
     ) -> Finding:
+        """The finding of ``rule`` on row ``k``; with ``explain``, its detail (what the rule
+        expected, ``computed``: a comparison's sides on this scope)."""
         zone = rule.zone
         chunk = scope.chunk
         record = invoice = None
@@ -502,6 +516,9 @@ class Run:
             zone_label_fr=zone.fr,
             zone_label_nl=zone.nl,
             value=value,
+            detail=self.plan.explainer.detail(rule, value, computed)
+            if explain and self.plan.explainer is not None
+            else None,
         )
 
 
