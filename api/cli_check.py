@@ -9,18 +9,16 @@ new or edited file without rebuilding the rest. A rule without a mutant is warne
 
 from __future__ import annotations
 
-import dataclasses
 import json
-import os
 import sys
 from pathlib import Path
 
 import click
 
-from api.cli_common import EXIT_FINDINGS, EXIT_OK, Outcome, fail, guarded, settle
+from api.cli_common import EXIT_FINDINGS, EXIT_OK, Outcome, fail, for_display, guarded, settle
 from compiler import Compiled, compile_rulebook
 from rulebook.diagnostics import Diagnostic, RulebookError, render, warning
-from rulebook.load import Rulebook, load, shipped_root, source_files
+from rulebook.load import load, shipped_root, source_files
 from rulebook.spans import Span
 
 __all__ = ["check"]
@@ -36,30 +34,6 @@ def shipped_with(paths: tuple[str, ...]) -> tuple[list[Path], Path]:
     names = {p.name for p in given}
     kept = [f for f in source_files(root) if f.name not in names]
     return [*kept, *given], root
-
-
-def shown(book: Rulebook, name: str) -> str:
-    """A source name as the user can open it from the current directory."""
-    if book.root is None:
-        return name
-    path = book.root / name
-    if not path.exists():
-        path = Path(name)
-    try:
-        return os.path.relpath(path)
-    except ValueError:  # another drive (Windows)
-        return str(path)
-
-
-def for_display(book: Rulebook, diags: list[Diagnostic]) -> tuple[list[Diagnostic], dict[str, str]]:
-    """Diagnostics and sources under the names the user can open."""
-    out = []
-    for d in diags:
-        if d.span is not None:
-            span = dataclasses.replace(d.span, file=shown(book, d.span.file))
-            d = dataclasses.replace(d, span=span)
-        out.append(d)
-    return out, {shown(book, k): v for k, v in book.sources.items()}
 
 
 def no_mutant(compiled: Compiled) -> list[Diagnostic]:

@@ -5,19 +5,21 @@ status kept behind a closed pipe, and the options and arguments several commands
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import os
 import sys
 import traceback
 from collections.abc import Callable
 from functools import wraps
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
 from compiler import Compiled, load_compiled
-from rulebook.diagnostics import RulebookError, render
-from rulebook.load import load
+from rulebook.diagnostics import Diagnostic, RulebookError, render
+from rulebook.load import Rulebook, load
 from validator.tally import DEFAULT_KEEP
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -79,15 +81,43 @@ def parse_date(_ctx: click.Context, _param: click.Parameter, value: str | None) 
         raise click.BadParameter(f"{value!r} is not a date YYYY-MM-DD") from None
 
 
-def compiled_rulebook(path: str | None) -> Compiled:
-    """The rulebook to use; its errors end the command with status 2."""
+def compiled_rulebook(
+    path: str | None, failure: str = "the rulebook has errors (see above); run 'rulebook check'"
+) -> Compiled:
+    """The rulebook to use; its errors (paths from the current directory) and ``failure``
+    end the command with status 2."""
     try:
         return load_compiled(path)
     except RulebookError as exc:
         book = load(path) if path else load()
-        click.echo(render(exc.diagnostics, book.sources), err=True)
-        fail("the rulebook has errors (see above); run 'rulebook check'")
+        diags, sources = for_display(book, list(exc.diagnostics))
+        click.echo(render(diags, sources), err=True)
+        fail(failure)
         raise  # unreachable
+
+
+def shown(book: Rulebook, name: str) -> str:
+    """A source name as the user can open it from the current directory."""
+    if book.root is None:
+        return name
+    path = book.root / name
+    if not path.exists():
+        path = Path(name)
+    try:
+        return os.path.relpath(path)
+    except ValueError:  # another drive (Windows)
+        return str(path)
+
+
+def for_display(book: Rulebook, diags: list[Diagnostic]) -> tuple[list[Diagnostic], dict[str, str]]:
+    """Diagnostics and sources under the names the user can open."""
+    out = []
+    for d in diags:
+        if d.span is not None:
+            span = dataclasses.replace(d.span, file=shown(book, d.span.file))
+            d = dataclasses.replace(d, span=span)
+        out.append(d)
+    return out, {shown(book, k): v for k, v in book.sources.items()}
 
 
 rulebook_option = click.option(

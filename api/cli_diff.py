@@ -13,23 +13,19 @@ from pathlib import Path
 
 import click
 
-from api.cli_common import EXIT_FINDINGS, EXIT_OK, Outcome, fail, guarded, parse_date, settle
+from api.cli_common import (
+    EXIT_FINDINGS,
+    EXIT_OK,
+    Outcome,
+    compiled_rulebook,
+    fail,
+    guarded,
+    parse_date,
+    settle,
+)
 from api.cli_io import echo_json
-from compiler import Compiled, load_compiled
-from rulebook.diagnostics import RulebookError, render
-from rulebook.load import load
 
 __all__ = ["diff"]
-
-
-def compiled_side(side: str, spec: str, directory: Path) -> Compiled:
-    """One side of the comparison, or its diagnostics and a line saying which side fails."""
-    try:
-        return load_compiled(str(directory))
-    except RulebookError as exc:
-        click.echo(render(exc.diagnostics, load(str(directory)).sources), err=True)
-        fail(f"{side} ({spec}) does not compile: its errors are above; nothing was compared")
-        raise  # unreachable
 
 
 @click.command()
@@ -64,7 +60,10 @@ def diff(paths: tuple[str, ...], fmt: str, lang: str, replay: bool, today: dt.da
             except SourceError as exc:
                 fail(f"{side}: {exc}")
                 raise
-            books.append(compiled_side(side, spec, directory))
+            failure = (
+                f"{side} ({spec}) does not compile: its errors are above; nothing was compared"
+            )
+            books.append(compiled_rulebook(str(directory), failure))
         old, new = books
         changes = compare(old, new)
         outcomes = []

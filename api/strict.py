@@ -5,11 +5,10 @@ not ask for)."""
 
 from __future__ import annotations
 
-import json
-
 from fastapi import Request
 from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 FORM_HINT = (
@@ -30,21 +29,9 @@ class NoForms:
         if scope["type"] == "http" and scope.get("method") == "POST":
             for name, value in scope.get("headers", ()):
                 if name == b"content-type" and value.lower().startswith(b"multipart/"):
-                    body = json.dumps(
-                        {"error": {"code": "unsupported-media-type", "message": FORM_HINT}}
-                    ).encode()
-                    await send(
-                        {
-                            "type": "http.response.start",
-                            "status": 415,
-                            "headers": [
-                                (b"content-type", b"application/json"),
-                                (b"content-length", str(len(body)).encode()),
-                                (b"connection", b"close"),
-                            ],
-                        }
-                    )
-                    await send({"type": "http.response.body", "body": body})
+                    body = {"error": {"code": "unsupported-media-type", "message": FORM_HINT}}
+                    refusal = JSONResponse(body, status_code=415, headers={"Connection": "close"})
+                    await refusal(scope, receive, send)
                     return
         await self.app(scope, receive, send)
 
