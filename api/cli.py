@@ -34,6 +34,7 @@ from api.cli_common import (
 from api.cli_diff import diff
 from api.cli_explain import explain
 from api.cli_io import echo_json, progress, read_input
+from api.cli_plan import plan
 from api.cli_serve import MAX_WORKERS, keys, serve, usable_cores
 from api.cli_validate import validate
 from compiler import Compiled
@@ -425,6 +426,7 @@ def docs(lang: str, out_dir: str, rulebook_dir: str | None) -> None:
 main.add_command(serve)
 main.add_command(validate)
 main.add_command(explain)
+main.add_command(plan)
 main.add_command(check)
 main.add_command(diff)
 main.add_command(keys)

@@ -10,11 +10,11 @@ import io
 import pytest
 
 from compiler import Compiled
+from compiler.screens import DIGITS, CharCheck
 from tests.sendings import TODAY, build
 from validator import validate
 from validator.plan import plan_for
 from validator.run import validate_many
-from validator.screen import DIGITS, CharCheck
 
 KINDS = {DIGITS: "digit", frozenset(b"0"): "zero", frozenset(b"+-"): "sign"}
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 
 from compiler import ir
+from compiler.screens import own_span
 from validator.chunk import NONE, Chunk, ChunkRows
 from validator.functions import FUNCTIONS, parse_digits
 from validator.values import (
@@ -910,19 +911,6 @@ class ExprCompiler:
             return scope.env.aggregates[key].value_at(scope)
 
         return fn
-
-
-def own_span(e: ir.Expr) -> tuple[int, int] | None:
-    """(offset, length) in the record of characters read from the scope's own record."""
-    if isinstance(e, ir.ZoneRef) and e.access == "self" and e.raw:
-        return e.zone.offset, e.zone.length
-    if isinstance(e, ir.RecordText):
-        return e.offset, e.length
-    if isinstance(e, ir.Slice):
-        inner = own_span(e.operand)
-        if inner is not None:
-            return inner[0] + e.offset, e.length
-    return None
 
 
 def _version_value(versions: tuple[ir.Version, ...], date: int, width: int | None = None) -> object:

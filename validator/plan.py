@@ -15,18 +15,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from compiler import Compiled, ir
+from compiler import plan as compiler_plan
 from compiler.passes import walk
+from compiler.screens import AnchorCheck, CharCheck
 from validator.aggregates import Part
 from validator.evaluate import ExprCompiler, Fn, Scope
 from validator.explain import Explainer
-from validator.screen import (
-    AnchorCheck,
-    CharCheck,
-    ZoneScreen,
-    anchor_check,
-    char_check,
-    zone_screen,
-)
+from validator.screen import ZoneScreen, zone_screen
 from validator.values import (
     Bool,
     Val,
@@ -70,6 +65,7 @@ class Plan:
     """Everything the runner needs, compiled once."""
 
     compiled: Compiled
+    data: compiler_plan.ValidationPlan  # what runs when, as the compiler planned it
     records: tuple[ir.Layout, ...]
     phase1: dict[str, list[RulePlan]] = field(default_factory=dict)
     phase2: dict[str, list[RulePlan]] = field(default_factory=dict)
@@ -143,61 +139,47 @@ def rule_closure(rule: ir.Rule, when: Fn | None, require: Fn) -> RuleFn:
 
 
 def build_plan(compiled: Compiled) -> Plan:
-    msg = compiled.message
-    records = tuple(compiled.layouts[name] for name in msg.records)
+    """The closures of the compiled plan (``compiler.plan``), grouped as it says."""
+    data = compiler_plan.build(compiled)
     plan = Plan(
         compiled=compiled,
-        records=records,
-        invoice_group=msg.groups.get("invoice"),
+        data=data,
+        records=tuple(compiled.layouts[name] for name in compiled.message.records),
+        invoice_group=compiled.message.groups.get("invoice"),
         explainer=Explainer(compiled),
+        carry={r.name for r in data.records if r.carried},
+        retain={r.name for r in data.records if r.retained},
     )
     default = compiled.default_date
     for (name, layout), expr in compiled.date_exprs.items():
         plan.date_fns[(name, layout)] = ExprCompiler(compiled, default)(expr)
-    for rule in compiled.rules:
+
+    def closure(step: compiler_plan.Step) -> RulePlan:
+        rule = compiled.rules[step.rule]
         comp = ExprCompiler(compiled, rule.governed_by)
         when = comp(rule.when) if rule.when is not None else None
-        own = compiled.layouts[rule.record]
-        rp = RulePlan(
-            rule=rule,
-            layout=own,
-            fn=rule_closure(rule, when, comp(rule.require)),
-            check=char_check(rule, own) or anchor_check(rule, own),
-        )
         exprs = [e for e in (rule.when, rule.require) if e is not None]
-        rp.flags = _flag_zones(rule, exprs)
         for e in exprs:
             for node in walk(e):
                 if isinstance(node, ir.Aggregate):
-                    plan.aggregates.append(_agg_spec(compiled, comp, node, rule.mode))
-                if isinstance(node, ir.ZoneRef) and node.access in ("anchor", "prior", "final"):
-                    assert node.record is not None
-                    plan.carry.add(node.record)
-        for (name, lay), expr in compiled.date_exprs.items():
-            if name == rule.governed_by and lay == rule.record:
-                for node in walk(expr):
-                    if isinstance(node, ir.ZoneRef) and node.record is not None:
-                        plan.carry.add(node.record)
-        if rule.mode == "final":
-            plan.final.append(rp)
-            if rule.record in msg.order:
-                plan.retain.add(rule.record)
-        elif rule.mode == "opener":
-            group = next(g for g in msg.groups.values() if g.opener == rule.record)
-            plan.openers.append((rp, group))
-        else:
-            target = plan.phase1 if rule.phase == 1 else plan.phase2
-            target.setdefault(rule.record, []).append(rp)
-    for g in msg.groups.values():
-        for edge in (g.opener, g.closer):
-            if edge is not None:
-                plan.carry.add(edge)
-    plan.final.sort(key=lambda rp: rp.rule.phase)
-    runtimes: dict[tuple[ir.Aggregate, str], int] = {}
-    shares: dict[tuple[ir.AggPart, ...], int] = {}
-    for spec in plan.aggregates:  # IR nodes hash deeply: compared here, once
-        spec.runtime = runtimes.setdefault((spec.node, spec.mode), len(runtimes))
-        spec.share = shares.setdefault(tuple(spec.node.parts), len(shares))
+                    found = data.aggregate_of(node, rule.mode)
+                    plan.aggregates.append(_agg_spec(compiled, comp, node, found))
+        return RulePlan(
+            rule=rule,
+            layout=compiled.layouts[rule.record],
+            fn=rule_closure(rule, when, comp(rule.require)),
+            check=step.screen,
+            flags=_flag_zones(rule, exprs),
+        )
+
+    for record in data.records:
+        for steps, target in ((record.phase1, plan.phase1), (record.phase2, plan.phase2)):
+            if steps:
+                target[record.name] = [closure(step) for step in steps]
+    groups = {g.name: g for g in compiled.message.groups.values()}
+    for g in data.groups:
+        plan.openers.extend((closure(step), groups[g.name]) for step in g.complete)
+    plan.final = [closure(step) for step in (*data.segments, *data.final)]
     for phase, rules in ((1, plan.phase1), (2, plan.phase2)):
         for name, plans in rules.items():
             screen = zone_screen(plans)
@@ -217,7 +199,9 @@ def _flag_zones(rule: ir.Rule, exprs: list[ir.Expr]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names))
 
 
-def _agg_spec(compiled: Compiled, comp: ExprCompiler, node: ir.Aggregate, mode: str) -> AggSpec:
+def _agg_spec(
+    compiled: Compiled, comp: ExprCompiler, node: ir.Aggregate, found: compiler_plan.AggregatePlan
+) -> AggSpec:
     parts = [
         Part(
             layout=compiled.layouts[p.record],
@@ -229,7 +213,15 @@ def _agg_spec(compiled: Compiled, comp: ExprCompiler, node: ir.Aggregate, mode: 
     ]
     group = compiled.message.groups.get(node.scope) if node.scope != "sending" else None
     this_key = comp(node.this_key) if node.this_key is not None else None
-    return AggSpec(node=node, mode=mode, parts=parts, this_key=this_key, group=group)
+    return AggSpec(
+        node=node,
+        mode=found.mode,
+        parts=parts,
+        this_key=this_key,
+        group=group,
+        runtime=found.index,
+        share=found.source,
+    )
 
 
 _PLANS: dict[str, Plan] = {}

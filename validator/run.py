@@ -110,19 +110,19 @@ class Run:
             as_of=self.as_of,
             date_fns=self.plan.date_fns,
         )
+        runtimes: dict[int, AggRuntime] = {}  # one per aggregate of the plan
         for spec in self.plan.aggregates:
-            if spec.runtime == len(self.aggs):
-                self.aggs.append(
-                    AggRuntime(
-                        node=spec.node,
-                        mode=spec.mode,
-                        parts=spec.parts,
-                        this_key=spec.this_key,
-                        group=spec.group,
-                        share=spec.share,
-                    )
+            if spec.runtime not in runtimes:
+                runtimes[spec.runtime] = AggRuntime(
+                    node=spec.node,
+                    mode=spec.mode,
+                    parts=spec.parts,
+                    this_key=spec.this_key,
+                    group=spec.group,
+                    share=spec.share,
                 )
-            self.env.aggregates[id(spec.node)] = self.aggs[spec.runtime]
+            self.env.aggregates[id(spec.node)] = runtimes[spec.runtime]
+        self.aggs = [runtimes[k] for k in sorted(runtimes)]
 
     @property
     def compiled(self) -> Compiled:
