@@ -1,0 +1,105 @@
+"""The fast validator against the reference interpreter (``tests.reference``): the IR evaluated
+one record at a time, written to be read. On every mutant, on Hypothesis-generated sendings
+with bytes and records mutated, and on the fuzzer's mutated files, at several block sizes, both
+give the same findings: codes, records, record types, zones, positions, invoices, values,
+RB0008 included."""
+
+from __future__ import annotations
+
+import collections
+import datetime as dt
+import io
+import random
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from benchmarks.fuzz import bases, mutate
+from compiler import Compiled, load_compiled
+from generator import generate
+from generator.strategies import sendings
+from tests.reference.run import comparable, reference_findings
+from tests.sendings import TODAY, mutant_case
+from validator import validate
+from validator.report import Finding
+
+COMPILED = load_compiled()
+
+
+def agree(compiled: Compiled, data: bytes, today: dt.date, **options: Any) -> list[Finding]:
+    """The fast validator's findings, asserted equal to the reference's."""
+    fast = validate(compiled, io.BytesIO(data), today=today, **options).findings
+    ref = reference_findings(compiled, data, today, options.get("as_of"))
+    a, b = comparable(ref), comparable(fast)
+    if a != b:
+        only_ref = list((collections.Counter(a) - collections.Counter(b)).elements())
+        only_fast = list((collections.Counter(b) - collections.Counter(a)).elements())
+        pytest.fail(f"reference only: {only_ref[:6]}\nfast only: {only_fast[:6]}")
+    return list(fast)
+
+
+def test_every_mutant(compiled: Compiled) -> None:
+    seen: set[str] = set()
+    for rule in compiled.rules:
+        for index in range(len(rule.mutants)):
+            case = mutant_case(compiled, rule, index)
+            seen.update(f.code for f in agree(compiled, case.data, case.today))
+    assert len(seen) > 500  # the mutants exercise nearly every code
+
+
+def test_every_mutant_in_small_blocks_and_as_of(compiled: Compiled) -> None:
+    """Blocks of 1 to 5 records (context carried from block to block) and a fixed governing
+    date: still the reference's findings, on a spread of the mutants."""
+    for k, rule in enumerate(compiled.rules[::5]):
+        case = mutant_case(compiled, rule, 0) if rule.mutants else None
+        if case is None:
+            continue
+        agree(compiled, case.data, case.today, block_records=1 + k % 5)
+        agree(compiled, case.data, case.today, as_of=dt.date(2016, 1, 1) + dt.timedelta(k * 7))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+@given(sendings(COMPILED), st.randoms(use_true_random=False), st.integers(1, 64))
+def test_generated_sendings_mutated(data: dict[str, Any], rng: random.Random, block: int) -> None:
+    content = generate(COMPILED, data, today=TODAY)
+    agree(COMPILED, content, TODAY)
+    mutated, _, _ = mutate(COMPILED, content, rng)
+    agree(COMPILED, mutated, TODAY, block_records=block)
+
+
+def test_fuzzed_files(compiled: Compiled) -> None:
+    """The fuzzer's mutations (bytes anywhere, the bordereau's zones, records deleted,
+    duplicated or swapped) of the scenarios and of sendings of 2 to 12 invoices."""
+    rng = random.Random(21)
+    found = 0
+    for base in bases(compiled):
+        for _ in range(12):
+            mutated, _, _ = mutate(compiled, base, rng)
+            found += len(agree(compiled, mutated, TODAY, block_records=rng.choice([3, 49152])))
+    assert found > 100
+
+
+def test_the_reference_can_disagree(compiled: Compiled) -> None:
+    """A test that cannot fail proves nothing: a reference reading ``prior`` as ``anchor``
+    differs from the validator on the mutants that tell them apart."""
+    import tests.reference.interpreter as interpreter
+
+    original = interpreter.Sending.source
+
+    def wrong(self: interpreter.Sending, at: Any, access: str, record: str | None) -> int | None:
+        return original(self, at, "anchor" if access == "prior" else access, record)
+
+    differ = 0
+    try:
+        interpreter.Sending.source = wrong  # type: ignore[method-assign]
+        for rule in compiled.rules:
+            if rule.mutants and "prior" in repr(rule.require):
+                case = mutant_case(compiled, rule, 0)
+                ref = comparable(reference_findings(compiled, case.data, case.today))
+                fast = validate(compiled, io.BytesIO(case.data), today=case.today).findings
+                differ += ref != comparable(fast)
+    finally:
+        interpreter.Sending.source = original  # type: ignore[method-assign]
+    assert differ > 0
