@@ -8,7 +8,7 @@ JSON, and the HTTP process had the JSON to write too).
 
 A rule costs tens of numpy calls whatever the number of records, so on a 1,000-record file
 most of a validation is that fixed cost. Requests that wait while a batch is being validated
-form the next batch: ``validator.run.validate_many`` evaluates their records together. A
+form the next batch: ``validator.validate_many`` evaluates their records together. A
 lone request is validated at once. Under load, each validator takes its share of the
 requests in the service (waiting or being validated), and a validator that becomes free
 waits a little (at most MAX_GATHER) for its share when requests have lately come many at
@@ -39,9 +39,9 @@ import anyio
 
 from compiler import Compiled
 from validator import validate
+from validator.drive import validate_many
 from validator.json_stream import LONG, compact, json_text
 from validator.report import Report
-from validator.run import validate_many
 
 MAX_FILES = 32  # files per batch
 MAX_BATCH_BYTES = 64 * 1024 * 1024  # bytes per batch (a single larger file goes alone)

@@ -198,8 +198,8 @@ def machine_speed(compiled: Compiled, body: bytes) -> float:
     import datetime as dt
     import io
 
+    from validator.drive import validate_many
     from validator.reader import ByteSource
-    from validator.run import validate_many
 
     def batch() -> float:
         started = time.process_time()

@@ -16,7 +16,7 @@ from generator import generate
 from generator.mutants import scenario_date
 from tests.sendings import mutant_case
 from validator import validate
-from validator.run import validate_many
+from validator.drive import validate_many
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -13,8 +13,8 @@ from compiler import Compiled
 from compiler.screens import DIGITS, CharCheck
 from tests.sendings import TODAY, build
 from validator import validate
+from validator.drive import validate_many
 from validator.plan import plan_for
-from validator.run import validate_many
 
 KINDS = {DIGITS: "digit", frozenset(b"0"): "zero", frozenset(b"+-"): "sign"}
 
