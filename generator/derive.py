@@ -19,9 +19,11 @@ from compiler import Compiled, ir
 from compiler.passes import walk
 from validator.aggregates import AggRuntime
 from validator.chunk import Chunk
-from validator.evaluate import Env, ExprCompiler, Scope, as_columns
+from validator.evaluate import ExprCompiler
 from validator.plan import plan_for
+from validator.scope import Env, Scope
 from validator.values import Val, broadcast, truth
+from validator.zones import as_columns
 
 
 class DeriveError(ValueError):

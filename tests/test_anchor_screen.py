@@ -18,9 +18,9 @@ from compiler.screens import AnchorCheck
 from tests.sendings import TODAY, build
 from validator import validate
 from validator.drive import validate_many
-from validator.evaluate import Scope
 from validator.plan import RulePlan, plan_for
 from validator.report import Report
+from validator.scope import Scope
 from validator.screen import AnchorScreen
 
 SEGMENTS = 227  # bytes of segments 200 and 300 before the first record

@@ -12,8 +12,9 @@ from compiler import Compiled
 from tests.chunks import chunk_of_rows
 from validator import evaluate
 from validator.chunk import ChunkRows
-from validator.evaluate import Env, ExprCompiler, Scope, layout_scope
+from validator.evaluate import ExprCompiler
 from validator.functions import charsum
+from validator.scope import Env, Scope, layout_scope
 from validator.values import Val
 
 ALPHABET = b"0123456789 ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz+-/.,*\xe9"

@@ -67,7 +67,8 @@ def test_segment_zone_on_a_joined_scope_is_each_files_own(compiled: Compiled) ->
     segment leaves its records' value unknown (explained), a broken zone unexplained unless
     it already has a finding."""
     from compiler import ir
-    from validator.evaluate import Env, Scope, layout_scope, zone_value
+    from validator.scope import Env, Scope, layout_scope
+    from validator.zones import zone_value
 
     s300 = compiled.layouts["S300"]
     zone = next(z for z in s300.zones if z.name == "invoiced_period")
@@ -137,7 +138,8 @@ def test_rows_of_each_layout(compiled: Compiled, types: list[str]) -> None:
 def test_batch_sources_per_access_and_record(compiled: Compiled) -> None:
     """The records a joined scope's records read (``batch_sources``): the anchor and the final
     ET20 of the ET50 records of three files are each their own, in the joined ET20 scope."""
-    from validator.evaluate import Env, Scope, batch_sources, layout_scope
+    from validator.scope import Env, Scope, layout_scope
+    from validator.zones import batch_sources
 
     files = [
         ["10", "20", "50", "50", "20", "50", "80", "90"],
@@ -172,7 +174,8 @@ def test_a_scope_reading_its_own_records_is_freed_without_the_collector(
     import gc
     import weakref
 
-    from validator.evaluate import Env, Scope, batch_sources, layout_scope
+    from validator.scope import Env, Scope, layout_scope
+    from validator.zones import batch_sources
 
     chunks = [chunk_of(compiled, t) for t in (["10", "20", "50", "20", "50"], ["10", "20"])]
     env = Env(compiled=compiled, today=20261122, as_of=None)

@@ -20,7 +20,7 @@ import numpy as np
 
 from compiler import ir
 from validator.chunk import Chunk, ChunkRows
-from validator.evaluate import AggregateValues, Env, Fn, Scope, join_vals, layout_scope
+from validator.scope import AggregateValues, Env, Fn, Scope, join_vals, layout_scope
 from validator.values import Bool, Ints, Val, int_sums, some, spread, truth
 
 KeyedPart = tuple[Ints, Ints, Bool | None, Bool | None]  # rows, keys, unknown, unexplained

@@ -27,11 +27,12 @@ import numpy as np
 
 from compiler import ir
 from validator.chunk import Chunk
-from validator.evaluate import Env, Scope, layout_scope, zone_value
 from validator.growing import Growing
 from validator.report import AmountsResult, Destination, Sums
+from validator.scope import Env, Scope, layout_scope
 from validator.tally import Tally
 from validator.values import Val, int_sums
+from validator.zones import zone_value
 
 REJECTED = frozenset({"rejected_blocking", "rejected_threshold"})
 

@@ -16,7 +16,8 @@ import numpy as np
 
 from compiler import Compiled, ir
 from compiler.words import WORDS, Words
-from validator.evaluate import ExprCompiler, Fn, Scope
+from validator.evaluate import ExprCompiler
+from validator.scope import Fn, Scope
 from validator.values import Val
 from validator.words import Detail
 

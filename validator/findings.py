@@ -16,11 +16,11 @@ import numpy as np
 
 from compiler import ir
 from validator.chunk import Chunk
-from validator.evaluate import Scope
 from validator.explain import Computed, side_values
 from validator.plan import RulePlan, no_rows
 from validator.reader import PRINTABLE_HIGH, PRINTABLE_LOW, ReaderFinding, reader_finding
 from validator.report import Finding
+from validator.scope import Scope
 from validator.values import Bool, Val, some
 from validator.words import reader_detail
 

@@ -17,10 +17,11 @@ from compiler import ir
 from validator.aggregates import Contributions, accumulate_batch, source_contributions
 from validator.amounts import amounts_nothing, collect_lines, new_values, zone_ref
 from validator.chunk import ChunkRows
-from validator.evaluate import Scope, layout_scope, zone_value
 from validator.findings import emit, silent
 from validator.plan import RulePlan
+from validator.scope import Scope, layout_scope
 from validator.values import Bool, Ints, member, some, spread
+from validator.zones import zone_value
 
 if TYPE_CHECKING:
     from validator.chunk import Chunk

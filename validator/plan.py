@@ -19,8 +19,9 @@ from compiler import plan as compiler_plan
 from compiler.passes import walk
 from compiler.screens import AnchorCheck, CharCheck
 from validator.aggregates import Part
-from validator.evaluate import ExprCompiler, Fn, Scope
+from validator.evaluate import ExprCompiler
 from validator.explain import Explainer
+from validator.scope import Fn, Scope
 from validator.screen import ZoneScreen, zone_screen
 from validator.values import (
     Bool,

@@ -24,7 +24,6 @@ from validator.amounts import (
     AmountsRun,
 )
 from validator.chunk import Chunk
-from validator.evaluate import Env, Scope
 from validator.findings import reader_checks
 from validator.passes import FINAL, OPENERS, PHASE1, PHASE2, SEGMENTS, Emit, Pass
 from validator.plan import Plan, RulePlan
@@ -33,6 +32,7 @@ from validator.reader import (
     ReaderFinding,
     reader_finding,
 )
+from validator.scope import Env, Scope
 from validator.tally import Tally
 from validator.values import Ints
 from validator.words import reader_detail

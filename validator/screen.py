@@ -26,8 +26,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from compiler.screens import AnchorCheck, CharCheck, runs_of
-from validator.evaluate import Scope, batch_sources, chunk_sources
+from validator.scope import Scope
 from validator.values import Bool, Ints, some
+from validator.zones import batch_sources, chunk_sources
 
 if TYPE_CHECKING:
     from validator.plan import RulePlan
