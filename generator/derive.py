@@ -247,7 +247,7 @@ def _evaluate(
 
 
 def _parts(compiled: Compiled, comp: ExprCompiler, node: ir.Aggregate) -> list:  # type: ignore[type-arg]
-    from validator.aggregates import Part
+    from validator.contributions import Part
 
     return [
         Part(

@@ -11,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from compiler import Compiled
-from validator.aggregates import AggRuntime, KeyedBatch, sums_by_file_and_key
+from validator.aggregate_batch import KeyedBatch, sums_by_file_and_key
+from validator.aggregates import AggRuntime
 from validator.plan import plan_for
 from validator.values import int_sums
 

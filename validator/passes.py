@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from compiler import ir
-from validator.aggregates import Contributions, accumulate_batch, source_contributions
+from validator.aggregate_batch import accumulate_batch
 from validator.amounts import amounts_nothing, collect_lines, new_values, zone_ref
 from validator.chunk import ChunkRows
+from validator.contributions import Contributions, source_contributions
 from validator.findings import emit, silent
 from validator.plan import RulePlan
 from validator.scope import Scope, layout_scope

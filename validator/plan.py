@@ -18,7 +18,7 @@ from compiler import Compiled, ir
 from compiler import plan as compiler_plan
 from compiler.passes import walk
 from compiler.screens import AnchorCheck, CharCheck
-from validator.aggregates import Part
+from validator.contributions import Part
 from validator.evaluate import ExprCompiler
 from validator.explain import Explainer
 from validator.scope import Fn, Scope

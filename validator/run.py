@@ -16,10 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from compiler import Compiled
-from validator.aggregates import (
-    AggRuntime,
-    closed_openers,
-)
+from validator.aggregates import AggRuntime, closed_openers
 from validator.amounts import (
     AmountsRun,
 )
