@@ -1,4 +1,5 @@
-"""Filling derived zones from the rulebook's declarations, with the validator's evaluator.
+"""Filling derived zones from the rulebook's declarations, with the validator's evaluator
+(``validator.compute``, its seam for the generator).
 
 Input: the records of a sending as a byte array, the compiled rulebook, the zones that must
 keep their value (set by hand or by a mutant).
@@ -17,13 +18,7 @@ import numpy as np
 
 from compiler import Compiled, ir
 from compiler.passes import walk
-from validator.aggregates import AggRuntime
-from validator.chunk import Chunk
-from validator.evaluate import ExprCompiler
-from validator.plan import plan_for
-from validator.scope import Env, Scope
-from validator.values import Val, broadcast, truth
-from validator.zones import as_columns
+from validator.compute import compute, layouts_of
 
 
 class DeriveError(ValueError):
@@ -187,79 +182,6 @@ class Sending:
     frozen_segments: set[tuple[str, str]] = field(default_factory=set)
 
 
-def _chunk(compiled: Compiled, sending: Sending) -> Chunk:
-    n = sending.rows.shape[0]
-    plan = plan_for(compiled)
-    chunk = Chunk(
-        rows=sending.rows,
-        ordinals=np.arange(1, n + 1, dtype=np.int64),
-        is_new=np.ones(n, dtype=np.bool_),
-        invoices=np.zeros(n, dtype=np.int64),
-        layouts=plan.records,
-        key_length=compiled.message.key_length,
-        eof=True,
-    )
-    chunk.segments = sending.segments
-    return chunk
-
-
-def _evaluate(
-    compiled: Compiled, sending: Sending, filler: Filler, today: int
-) -> tuple[Scope, Val, np.ndarray]:
-    """The filler's value on its scope records, and which of them it applies to."""
-    chunk = _chunk(compiled, sending)
-    env = Env(compiled=compiled, today=today, as_of=None, date_fns=plan_for(compiled).date_fns)
-    gov = filler.rule.governed_by if filler.rule else compiled.default_date
-    comp = ExprCompiler(compiled, gov)
-    mode = "opener" if filler.rule is not None and filler.rule.mode == "opener" else "stream"
-    exprs = [filler.expr] + ([filler.rule.when] if filler.rule and filler.rule.when else [])
-    for e in exprs:
-        for node in walk(e):
-            if isinstance(node, ir.Aggregate):
-                runtime = AggRuntime(
-                    node=node,
-                    mode=mode,
-                    parts=_parts(compiled, comp, node),
-                    this_key=comp(node.this_key) if node.this_key is not None else None,
-                    group=compiled.message.groups.get(node.scope),
-                )
-                runtime.contributions(chunk, env, {})
-                env.aggregates[id(node)] = runtime
-    layout = compiled.layouts[filler.scope]
-    if layout.kind == "segment":
-        scope = Scope(chunk, layout, np.zeros(1, dtype=np.int64), env)
-        scope.segment_row = sending.segments.get(layout.name)
-        if scope.segment_row is None:
-            return scope, Val(np.zeros(1)), np.zeros(1, dtype=np.bool_)
-    else:
-        scope = Scope(chunk, layout, chunk.rows_of(layout.name), env)
-    value = broadcast(comp(filler.expr)(scope), scope.n)
-    active = np.ones(scope.n, dtype=np.bool_)
-    if filler.rule is not None:
-        dates = scope.gov(gov)
-        active &= (dates >= filler.rule.start) & (dates <= filler.rule.end)
-        if filler.rule.when is not None:
-            when_true, _ = truth(broadcast(comp(filler.rule.when)(scope), scope.n))
-            active &= when_true
-    if value.unknown is not None:
-        active &= ~np.broadcast_to(value.unknown, (scope.n,))
-    return scope, value, active
-
-
-def _parts(compiled: Compiled, comp: ExprCompiler, node: ir.Aggregate) -> list:  # type: ignore[type-arg]
-    from validator.contributions import Part
-
-    return [
-        Part(
-            layout=compiled.layouts[p.record],
-            where=comp(p.where) if p.where is not None else None,
-            value=comp(p.value) if p.value is not None else None,
-            key=comp(p.key) if p.key is not None else None,
-        )
-        for p in node.parts
-    ]
-
-
 def encode_many(zone: ir.Zone, data: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Characters of many values at once, and which of them fit the zone."""
     m = data.shape[0]
@@ -302,12 +224,16 @@ def fill(
                 _number(compiled, sending, filler.zone.name)
                 done_sequences.add(filler.zone.name)
             continue
-        scope, value, active = _evaluate(compiled, sending, filler, today)
-        zone = filler.zone
-        if filler.expr.ty.kind == "text":
-            data = as_columns(value, scope.n).data.T  # one row of characters per record
-        else:
-            data = np.broadcast_to(np.asarray(value.data), (scope.n,))
+        done = compute(
+            compiled,
+            sending.rows,
+            sending.segments,
+            record=filler.scope,
+            expr=filler.expr,
+            today=today,
+            rule=filler.rule,
+        )
+        zone, data, active = filler.zone, done.data, done.active
         if filler.access == "segment" or compiled.layouts[filler.layout].kind == "segment":
             seg = sending.segments.get(filler.layout)
             if seg is None or (filler.layout, zone.name) in sending.frozen_segments:
@@ -318,10 +244,7 @@ def fill(
                 if ok[0]:
                     seg[zone.offset : zone.end] = chars[0]
             continue
-        if filler.access == "self":
-            targets = scope.idx
-        else:
-            targets = scope.chunk.source_rows(scope.idx, filler.access, filler.ref_record)
+        targets = done.targets(filler.access, filler.ref_record)
         keep = active & (targets >= 0)
         rows = targets[keep]
         if rows.size == 0:
@@ -351,7 +274,7 @@ def _sequence_fillers(compiled: Compiled) -> list[Filler]:
 
 def _number(compiled: Compiled, sending: Sending, zone_name: str) -> None:
     """Number a sequence zone: seeds keep their constant, the others previous + step."""
-    chunk = _chunk(compiled, sending)
+    layouts, layout_of = layouts_of(compiled, sending.rows)
     seeds: dict[str, int] = {}
     steps: dict[str, int] = {}
     for f in fillers(compiled):
@@ -362,13 +285,12 @@ def _number(compiled: Compiled, sending: Sending, zone_name: str) -> None:
         elif isinstance(f.expr, ir.Const) and isinstance(f.expr.value, int):
             seeds[f.layout] = f.expr.value
     # vectorised: a seed starts a run, an unknown record ends it, steps add up in between
-    n = chunk.n
-    layout_of = np.asarray(chunk.layout_of)
+    n = sending.rows.shape[0]
     is_seed = np.zeros(n, dtype=np.bool_)
     seed_value = np.zeros(n, dtype=np.int64)
     step = np.zeros(n, dtype=np.int64)
     is_step = np.zeros(n, dtype=np.bool_)
-    for index, layout in enumerate(chunk.layouts):
+    for index, layout in enumerate(layouts):
         if zone_name not in layout.by_name:
             continue
         rows = layout_of == index
@@ -389,7 +311,7 @@ def _number(compiled: Compiled, sending: Sending, zone_name: str) -> None:
     frozen = [row for row, name in sending.frozen_rows if name == zone_name]
     if frozen:
         write[np.asarray(frozen, dtype=np.int64)] = False
-    for index, layout in enumerate(chunk.layouts):
+    for index, layout in enumerate(layouts):
         zone = layout.by_name.get(zone_name)
         if zone is None:
             continue
