@@ -104,6 +104,9 @@ class Chunk:
         self._positions: dict[str, Ints] = {}
         self._last_new: int | None = None
         self.memo: dict[object, np.ndarray] = {}  # per-row values of all its rows (evaluate.py)
+        # per group, the context row known to be in no occurrence of it: the records between
+        # the context rows are not all here, so an occurrence seen across them may have ended
+        self.cut: dict[str, int] = {}
 
     # ------------------------------------------------------------------ rows by type
 
@@ -209,6 +212,11 @@ class Chunk:
                 boundary = np.maximum(boundary, self.anchor(group.closer, strict=True))
             inside = is_member & (opener >= 0) & (opener > boundary)
             found = np.where(inside, opener, -1)
+            cut = self.cut.get(group.name)
+            if cut is not None and found[cut] >= 0:  # the occurrence ended before it
+                ended = found == found[cut]
+                ended[:cut] = False
+                found[ended] = -1
         self._groups[group.name] = found
         return found
 

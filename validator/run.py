@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from compiler import Compiled
+from compiler import Compiled, ir
 from validator.aggregates import AggRuntime, closed_openers
 from validator.amounts import (
     AmountsRun,
@@ -50,12 +50,17 @@ class Carried:
     row: np.ndarray
     invoice: int
     flags: frozenset[str] = frozenset()
+    outside: frozenset[str] = frozenset()  # the groups it is in no occurrence of
 
 
-def carry(chunk: Chunk, i: int) -> Carried:
-    """Keep row ``i`` of a chunk, with the zones its findings flagged."""
+def carry(chunk: Chunk, i: int, groups: tuple[ir.Group, ...] = ()) -> Carried:
+    """Keep row ``i`` of a chunk, with the zones its findings flagged (and, for the previous
+    record of the next chunk, the ``groups`` it is outside of)."""
     flags = frozenset(name for name, mask in chunk.flags.items() if mask[i])
-    return Carried(int(chunk.ordinals[i]), chunk.rows[i].copy(), int(chunk.invoices[i]), flags)
+    outside = frozenset(g.name for g in groups if chunk.group_start(g)[i] < 0)
+    return Carried(
+        int(chunk.ordinals[i]), chunk.rows[i].copy(), int(chunk.invoices[i]), flags, outside
+    )
 
 
 @dataclass(slots=True)
@@ -112,6 +117,10 @@ class Run:
     def compiled(self) -> Compiled:
         return self.plan.compiled
 
+    @property
+    def groups(self) -> tuple[ir.Group, ...]:
+        return tuple(self.compiled.message.groups.values())
+
     # ------------------------------------------------------------------ chunks
 
     def steps(self, rows: np.ndarray, first: int, lookahead: np.ndarray | None) -> Iterator[Pass]:
@@ -151,6 +160,8 @@ class Run:
         for k, c in enumerate(context):
             for name in c.flags:
                 chunk.flag(name, np.array([k]))
+        if self.previous is not None:  # the last context row: no occurrence goes on past it
+            chunk.cut = {name: len(context) - 1 for name in self.previous.outside}
         self._number_invoices(chunk, context)
         chunk.segments = self.segment_arrays
         chunk.segment_flags = self.seg_flags
@@ -214,7 +225,7 @@ class Run:
         if new_idx.size == 0:
             return
         last = int(new_idx[-1])
-        self.previous = carry(chunk, last)
+        self.previous = carry(chunk, last, self.groups)
         all_new = new_idx.size == chunk.n  # the usual case: no context rows to leave out
         for lay in self.plan.records:
             rows = chunk.rows_of(lay.name)
