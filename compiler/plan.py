@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from compiler import Compiled, ir
 from compiler.dump import expr
-from compiler.passes import walk
+from compiler.passes import outer_nodes, walk
 from compiler.screens import AnchorCheck, CharCheck, anchor_check, char_check
 
 
@@ -118,11 +118,12 @@ class ValidationPlan:
 def reads_of(
     compiled: Compiled, rule: ir.Rule, index: dict[tuple[ir.Aggregate, str], int]
 ) -> tuple[str, ...]:
-    """What a rule reads beyond its own record's characters and values."""
+    """What a rule reads beyond its own record's characters and values (an aggregate's own
+    sources are the aggregate's, printed with it)."""
     found: set[str] = set()
     exprs = [e for e in (rule.when, rule.require) if e is not None]
     for e in exprs:
-        for node in walk(e):
+        for node in outer_nodes(e):
             if isinstance(node, ir.Aggregate):
                 found.add(f"aggregate A{index[(node, rule.mode)] + 1}")
             elif isinstance(node, ir.ZoneRef) and node.access != "self":

@@ -131,3 +131,15 @@ def test_an_occurrence_ended_between_blocks(compiled: Compiled) -> None:
     for block in (1, 2, 3, 49152):
         found = agree(compiled, broken, TODAY, block_records=block)
         assert not {"801910", "802710", "809802"} & {f.code for f in found}, block
+
+
+def test_a_segment_rule_sees_the_records_findings(compiled: Compiled) -> None:
+    """Found by the hunt (the reference was wrong): S300's creation date compared with ET10's
+    (302-22) when ET10's has a non-digit is explained by ET10's own finding (102501), so no
+    RB0008; the reference gave the segment's end-of-sending rules no flags at all."""
+    data = bytearray(generate(compiled, sending(compiled, 2), today=TODAY))
+    zone = compiled.layouts["ET10"].by_name["creation_date"]
+    data[227 + zone.offset + 3] = ord("x")
+    found = agree(compiled, bytes(data), TODAY)
+    assert "102501" in {f.code for f in found}
+    assert "RB0008" not in {f.code for f in found}

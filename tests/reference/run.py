@@ -62,7 +62,7 @@ class Reference:
         for rule in rules:  # the segments' own format
             layout = self.compiled.layouts[rule.record]
             if rule.mode == "final" and layout.kind == "segment" and rule.phase == 1:
-                self.on_segment(rule, layout)
+                self.on_segment(rule, layout, frozenset())
         for phase in (1, 2):
             visible = frozenset(self.flags)  # phase 2 sees the findings of phase 1
             if phase == 2:
@@ -80,7 +80,7 @@ class Reference:
                 layout = self.compiled.layouts[rule.record]
                 if layout.kind == "segment":
                     if rule.phase != 1:
-                        self.on_segment(rule, layout)
+                        self.on_segment(rule, layout, visible)
                 elif rule.per_sending:
                     at = self.at(rule, layout, None, visible)
                     self.check(rule, layout, at)
@@ -103,9 +103,12 @@ class Reference:
             if lay is layout or (lay is not None and lay.name == layout.name):
                 self.check(rule, layout, self.at(rule, layout, row, flags))
 
-    def on_segment(self, rule: ir.Rule, layout: ir.Layout) -> None:
+    def on_segment(
+        self, rule: ir.Rule, layout: ir.Layout, flags: frozenset[tuple[int, str]]
+    ) -> None:
+        """A segment's rule; ``flags``: the records' findings it sees (at the end: all)."""
         if layout.name in self.sending.segments:
-            self.check(rule, layout, self.at(rule, layout, None, frozenset()))
+            self.check(rule, layout, self.at(rule, layout, None, flags))
 
     def check(self, rule: ir.Rule, layout: ir.Layout, at: At) -> None:
         """The rule on one record (segment, sending): a finding if violated, RB0008 if it
