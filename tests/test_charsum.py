@@ -10,9 +10,8 @@ from hypothesis import strategies as st
 
 from compiler import Compiled
 from tests.chunks import chunk_of_rows
-from validator import evaluate
+from validator import charsum as pairs
 from validator.chunk import ChunkRows
-from validator.evaluate import ExprCompiler
 from validator.functions import charsum
 from validator.scope import Env, Scope, layout_scope
 from validator.values import Val
@@ -43,11 +42,11 @@ def expected(rows: np.ndarray, span: tuple[int, int], values: tuple[int, ...]) -
 def test_charsum_once_per_chunk_and_batch_matches_the_function(
     compiled: Compiled, data: st.DataObject, big: bool, block: int
 ) -> None:
-    saved, evaluate.CHARSUM_BLOCK = evaluate.CHARSUM_BLOCK, block  # sums block by block
+    saved, pairs.CHARSUM_BLOCK = pairs.CHARSUM_BLOCK, block  # sums block by block
     try:
         check_charsum(compiled, data, big)
     finally:
-        evaluate.CHARSUM_BLOCK = saved
+        pairs.CHARSUM_BLOCK = saved
 
 
 def check_charsum(compiled: Compiled, data: st.DataObject, big: bool) -> None:
@@ -55,9 +54,7 @@ def check_charsum(compiled: Compiled, data: st.DataObject, big: bool) -> None:
     values = tuple(200 + v % 56 for v in shipped) if big else shipped  # 348 * 255 > 65,535
     span = (0, 348)
     layout = compiled.layouts["ET50"]
-    fn = ExprCompiler(compiled, compiled.default_date)._pair_charsum(
-        span, values, lambda scope: Val(np.zeros(scope.n, dtype=np.int64))
-    )
+    fn = pairs.pair_charsum(span, values, lambda scope: Val(np.zeros(scope.n, dtype=np.int64)))
     env = Env(compiled=compiled, today=20261101, as_of=None)
     files = [records(compiled, data, b"50"), records(compiled, data, b"50")]
     chunks = [chunk_of_rows(compiled, rows) for rows in files]
