@@ -1,7 +1,7 @@
 """Validations driven side by side: each validation is a generator yielding the passes it
 needs evaluated (``validator.passes``); whenever several wait for the same kind of pass they
 are evaluated together. ``validate`` is one file, ``validate_many`` several; the reports are
-the same either way.
+the same either way; ``iter_findings`` gives one file's findings as they are found.
 """
 
 from __future__ import annotations
@@ -70,6 +70,37 @@ def validate(
         keep=keep,
     )
     return report
+
+
+def iter_findings(
+    compiled: Compiled,
+    stream: ByteSource,
+    *,
+    today: dt.date | None = None,
+    as_of: dt.date | None = None,
+    block_records: int = DEFAULT_BLOCK_RECORDS,
+) -> Iterator[Finding]:
+    """A file's findings as they are found: a block's once its passes have run (a group's
+    rules once the group is complete), the end-of-sending rules' and the reader's last.
+    Sorted by ``Finding.sort_key`` they are ``validate``'s findings, all of them; none is
+    held once given, so memory stays bounded by a block however many there are (no verdict:
+    ``validate`` gives the report)."""
+    passes = validation(
+        compiled, stream, today=today, as_of=as_of, block_records=block_records, keep=None
+    )
+    joined: Joined = {}
+    found: list[Finding] | None = None
+    try:
+        while True:
+            due = next(passes)
+            evaluate([due], joined)
+            found = due.run.tally.listed
+            yield from found
+            found.clear()
+    except StopIteration:
+        if found is not None:  # the reader's findings, added as the validation ended
+            yield from found
+            found.clear()
 
 
 def validate_many(
