@@ -143,3 +143,22 @@ def test_a_segment_rule_sees_the_records_findings(compiled: Compiled) -> None:
     found = agree(compiled, bytes(data), TODAY)
     assert "102501" in {f.code for f in found}
     assert "RB0008" not in {f.code for f in found}
+
+
+def test_broken_files(compiled: Compiled) -> None:
+    """Empty, cut in a record, binary, a record of unknown type, a line of text, another
+    message: the reader's findings and whatever rules still run, as the reference has them."""
+    good = generate(compiled, sending(compiled, 3), today=TODAY)
+    files = [
+        b"",
+        good[: len(good) - 100],
+        bytes(range(256)) * 8,
+        good[:577] + b"77" + good[579:],
+        b"hello\n",
+        b"920098" + good[6:],
+        good[:227],
+        good + b"\r\n",
+    ]
+    for data in files:
+        for block in (1, 49152):
+            agree(compiled, data, TODAY, block_records=block)
