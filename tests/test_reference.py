@@ -25,7 +25,7 @@ from generator import generate
 from generator.strategies import sendings
 from tests.reference.run import comparable, reference_findings
 from tests.sendings import TODAY, mutant_case, sending
-from validator import validate
+from validator import validate, validate_many
 from validator.report import Finding
 
 COMPILED = load_compiled()
@@ -75,6 +75,36 @@ def test_generated_sendings_mutated(data: dict[str, Any], rng: random.Random, bl
     agree(COMPILED, content, TODAY)
     mutated, _, _ = mutate(COMPILED, content, rng)
     agree(COMPILED, mutated, TODAY, block_records=block)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+@given(
+    st.lists(sendings(COMPILED), min_size=2, max_size=3),
+    st.randoms(use_true_random=False),
+    st.integers(1, 7),
+    st.none() | st.dates(dt.date(2014, 1, 1), dt.date(2027, 1, 1)),
+)
+def test_batches_of_mutated_sendings(
+    datas: list[dict[str, Any]], rng: random.Random, block: int, as_of: dt.date | None
+) -> None:
+    """Files validated together (``validate_many``, in small blocks, with a governing date
+    or without): each file's findings are the reference's for that file alone."""
+    files = []
+    for data in datas:
+        content = generate(COMPILED, data, today=TODAY)
+        for _ in range(rng.randint(1, 4)):
+            content, _, _ = mutate(COMPILED, content, rng)
+        files.append(content)
+    reports = validate_many(
+        COMPILED,
+        [(str(k), io.BytesIO(f)) for k, f in enumerate(files)],
+        today=TODAY,
+        as_of=as_of,
+        block_records=block,
+    )
+    for content, report in zip(files, reports, strict=True):
+        ref = comparable(reference_findings(COMPILED, content, TODAY, as_of))
+        assert comparable(report.findings) == ref
 
 
 def test_fuzzed_files(compiled: Compiled) -> None:
