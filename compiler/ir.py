@@ -679,8 +679,11 @@ class Rule:
         return f"{self.code}@{self.start}"
 
 
+FIRST_DATE, LAST_DATE = 10101, 99991231  # the open ends of a period (YYYYMMDD)
+
+
 def iso_day(value: int) -> str | None:
     """A ``yyyymmdd`` date of the IR as ISO text; the open ends of a period are ``None``."""
-    if value <= 10101 or value >= 99991231:
+    if value <= FIRST_DATE or value >= LAST_DATE:
         return None
     return f"{value // 10000:04d}-{value // 100 % 100:02d}-{value % 100:02d}"

@@ -36,6 +36,7 @@ class Step:
     end: int
     phase: int
     reads: tuple[str, ...]  # what it reads beyond its own record (sorted)
+    aggregates: tuple[int, ...]  # the aggregates it reads (indexes in the plan's)
     screen: CharCheck | AnchorCheck | None  # screened together with its record type's checks
 
     @property
@@ -115,18 +116,21 @@ class ValidationPlan:
         return next(a for a in self.aggregates if a.mode == mode and a.node == node)
 
 
-def reads_of(
-    compiled: Compiled, rule: ir.Rule, index: dict[tuple[ir.Aggregate, str], int]
-) -> tuple[str, ...]:
+def aggregates_read(rule: ir.Rule, index: dict[tuple[ir.Aggregate, str], int]) -> tuple[int, ...]:
+    """The aggregates a rule reads, as indexes of the plan's (not those inside them)."""
+    exprs = [e for e in (rule.when, rule.require) if e is not None]
+    nodes = (n for e in exprs for n in outer_nodes(e) if isinstance(n, ir.Aggregate))
+    return tuple(sorted({index[(n, rule.mode)] for n in nodes}))
+
+
+def reads_of(compiled: Compiled, rule: ir.Rule, aggregates: tuple[int, ...]) -> tuple[str, ...]:
     """What a rule reads beyond its own record's characters and values (an aggregate's own
     sources are the aggregate's, printed with it)."""
-    found: set[str] = set()
+    found = {f"aggregate A{k + 1}" for k in aggregates}
     exprs = [e for e in (rule.when, rule.require) if e is not None]
     for e in exprs:
         for node in outer_nodes(e):
-            if isinstance(node, ir.Aggregate):
-                found.add(f"aggregate A{index[(node, rule.mode)] + 1}")
-            elif isinstance(node, ir.ZoneRef) and node.access != "self":
+            if isinstance(node, ir.ZoneRef) and node.access != "self":
                 found.add(node.access if node.record is None else f"{node.access} {node.record}")
             elif isinstance(node, ir.RecordKey):
                 found.add(node.access)
@@ -138,13 +142,10 @@ def reads_of(
                 found.add(f"table {node.table}")
             elif isinstance(node, ir.ParamRef):
                 found.add(f"parameter {node.name}")
-    dated = rule.start > FIRST_DATE or rule.end < LAST_DATE
+    dated = rule.start > ir.FIRST_DATE or rule.end < ir.LAST_DATE
     if dated and (rule.governed_by, rule.record) in compiled.date_exprs:
         found.add(f"date {rule.governed_by}")
     return tuple(sorted(found))
-
-
-FIRST_DATE, LAST_DATE = 10101, 99991231
 
 
 def build(compiled: Compiled) -> ValidationPlan:
@@ -179,6 +180,7 @@ def build(compiled: Compiled) -> ValidationPlan:
     final: list[Step] = []
     for i, rule in enumerate(compiled.rules):
         layout = compiled.layouts[rule.record]
+        read = aggregates_read(rule, index)
         step = Step(
             rule=i,
             code=rule.code,
@@ -187,7 +189,8 @@ def build(compiled: Compiled) -> ValidationPlan:
             start=rule.start,
             end=rule.end,
             phase=rule.phase,
-            reads=reads_of(compiled, rule, index),
+            reads=reads_of(compiled, rule, read),
+            aggregates=read,
             screen=char_check(rule, layout) or anchor_check(rule, layout),
         )
         for e in (x for x in (rule.when, rule.require) if x is not None):

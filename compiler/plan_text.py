@@ -14,8 +14,6 @@ from typing import Any
 from compiler import ir
 from compiler.dump import day, expr
 from compiler.plan import (
-    FIRST_DATE,
-    LAST_DATE,
     AggregatePlan,
     GroupPlan,
     RecordPlan,
@@ -54,7 +52,7 @@ def screen_text(check: CharCheck | AnchorCheck | None) -> str:
 
 
 def period(step: Step) -> str:
-    if step.start <= FIRST_DATE and step.end >= LAST_DATE:
+    if step.start <= ir.FIRST_DATE and step.end >= ir.LAST_DATE:
         return ""
     return f"{day(step.start)}..{day(step.end)}"
 
@@ -180,12 +178,7 @@ def text(plan: ValidationPlan, codes: list[str], record: str | None = None) -> s
 
 
 def _aggregates_read(steps: list[Step] | tuple[Step, ...]) -> set[int]:
-    return {
-        int(r.removeprefix("aggregate A")) - 1
-        for s in steps
-        for r in s.reads
-        if r.startswith("aggregate A")
-    }
+    return {k for s in steps for k in s.aggregates}
 
 
 def step_json(s: Step) -> dict[str, Any]:

@@ -20,9 +20,8 @@ from compiler import Compiled, ir
 from compiler.passes import walk
 from validator.aggregates import AggRuntime
 from validator.chunk import Chunk
-from validator.contributions import Part
 from validator.evaluate import ExprCompiler
-from validator.plan import plan_for
+from validator.plan import aggregate_parts, plan_for
 from validator.scope import Env, Scope
 from validator.values import Bool, Bytes2D, Ints, broadcast, truth
 from validator.zones import as_columns
@@ -70,15 +69,7 @@ def compute(
                 runtime = AggRuntime(
                     node=node,
                     mode=mode,
-                    parts=[
-                        Part(
-                            layout=compiled.layouts[p.record],
-                            where=comp(p.where) if p.where is not None else None,
-                            value=comp(p.value) if p.value is not None else None,
-                            key=comp(p.key) if p.key is not None else None,
-                        )
-                        for p in node.parts
-                    ],
+                    parts=aggregate_parts(compiled, comp, node),
                     this_key=comp(node.this_key) if node.this_key is not None else None,
                     group=compiled.message.groups.get(node.scope),
                 )

@@ -78,15 +78,15 @@ class ExprCompiler:
 
         versions = param.versions
         if len(versions) == 1 and versions[0].start <= FIRST_DATE and versions[0].end >= LAST_DATE:
-            constant = Val.const(_version_value(versions, FIRST_DATE, width))
+            constant = Val.const(version_value(versions, FIRST_DATE, width))
             return lambda scope: constant  # one value on any date
 
         def fn(scope: Scope) -> Val:
             dates = scope.gov(gov_name)
             first = dates[0] if scope.n else 0
             if scope.n == 0 or bool(np.all(dates == first)):
-                return Val.const(_version_value(versions, int(first), width))
-            values = [Val.const(_version_value(versions, int(d), width)).data for d in dates]
+                return Val.const(version_value(versions, int(first), width))
+            values = [Val.const(version_value(versions, int(d), width)).data for d in dates]
             if width is not None:
                 return Val(np.concatenate([v.reshape(-1, 1) for v in values], axis=1))
             return Val(np.array(values))
@@ -335,7 +335,9 @@ class ExprCompiler:
         return fn
 
 
-def _version_value(versions: tuple[ir.Version, ...], date: int, width: int | None = None) -> object:
+def version_value(versions: tuple[ir.Version, ...], date: int, width: int | None = None) -> object:
+    """The value of a dated value's version in force at ``date`` (text padded to ``width``;
+    none in force: blanks or 0)."""
     for version in versions:
         if version.start <= date <= version.end:
             value = version.value

@@ -10,11 +10,12 @@ Output: findings added to the run's tally; flags set on the chunk.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from compiler import ir
+from compiler import Compiled, ir
 from validator.chunk import Chunk
 from validator.explain import Computed, side_values
 from validator.plan import RulePlan, no_rows
@@ -22,7 +23,7 @@ from validator.reader import PRINTABLE_HIGH, PRINTABLE_LOW, ReaderFinding, reade
 from validator.report import Finding
 from validator.scope import Scope
 from validator.values import Bool, Val, some
-from validator.words import reader_detail
+from validator.words import Detail, reader_detail
 
 if TYPE_CHECKING:
     from validator.run import Run
@@ -88,30 +89,9 @@ def emit(
             )
         else:  # counted, not listed: no Finding made
             tally.count(rule.code, rule.letter, *place(scope, int(k), segment, sending))
-    info = run.compiled.reader_code("rule_not_evaluable")
     for k in np.flatnonzero(unexplained & ~violated):
         base = finding(run, rule, rp.layout, scope, int(k), segment, sending)
-        run.tally.add(
-            Finding(
-                code=info.code,
-                letter=info.letter,
-                segment=base.segment,
-                record=base.record,
-                record_type=base.record_type,
-                zone=base.zone,
-                start=base.start,
-                end=base.end,
-                invoice=base.invoice,
-                fr=info.fr,
-                nl=info.nl,
-                source=base.source,
-                line=base.line,
-                zone_label_fr=base.zone_label_fr,
-                zone_label_nl=base.zone_label_nl,
-                value=base.value,
-                detail=reader_detail("not_evaluable", code=rule.code),
-            )
-        )
+        run.tally.add(not_evaluable(run.compiled, base, rule.code))
 
 
 def place(
@@ -150,6 +130,37 @@ def finding(
         record = int(chunk.ordinals[row])
         invoice = int(chunk.invoices[row]) or None
         value = chunk.rows[row, zone.offset : zone.end].tobytes().decode("latin-1")
+    detail = (
+        run.plan.explainer.detail(rule, value, computed)
+        if explain and run.plan.explainer is not None
+        else None
+    )
+    return rule_finding(
+        rule,
+        layout,
+        segment=segment,
+        record=record,
+        invoice=invoice,
+        value=value,
+        sending=sending,
+        detail=detail,
+    )
+
+
+def rule_finding(
+    rule: ir.Rule,
+    layout: ir.Layout,
+    *,
+    segment: str | None,
+    record: int | None,
+    invoice: int | None,
+    value: str | None,
+    sending: bool,
+    detail: Detail | None = None,
+) -> Finding:
+    """The finding of ``rule`` at a place: a segment (its digits), a record (its ordinal and
+    invoice) or the sending; ``value``: the characters of the rule's zone there."""
+    zone = rule.zone
     return Finding(
         code=rule.code,
         letter=rule.letter,
@@ -167,9 +178,21 @@ def finding(
         zone_label_fr=zone.fr,
         zone_label_nl=zone.nl,
         value=value,
-        detail=run.plan.explainer.detail(rule, value, computed)
-        if explain and run.plan.explainer is not None
-        else None,
+        detail=detail,
+    )
+
+
+def not_evaluable(compiled: Compiled, base: Finding, code: str) -> Finding:
+    """The finding that rule ``code`` could not be evaluated where ``base`` (its own
+    finding there) would have been (``rule_not_evaluable``, RB0008)."""
+    info = compiled.reader_code("rule_not_evaluable")
+    return dataclasses.replace(
+        base,
+        code=info.code,
+        letter=info.letter,
+        fr=info.fr,
+        nl=info.nl,
+        detail=reader_detail("not_evaluable", code=code),
     )
 
 

@@ -200,10 +200,9 @@ def _flag_zones(rule: ir.Rule, exprs: list[ir.Expr]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names))
 
 
-def _agg_spec(
-    compiled: Compiled, comp: ExprCompiler, node: ir.Aggregate, found: compiler_plan.AggregatePlan
-) -> AggSpec:
-    parts = [
+def aggregate_parts(compiled: Compiled, comp: ExprCompiler, node: ir.Aggregate) -> list[Part]:
+    """An aggregate's source parts with their closures (condition, value, key)."""
+    return [
         Part(
             layout=compiled.layouts[p.record],
             where=comp(p.where) if p.where is not None else None,
@@ -212,6 +211,12 @@ def _agg_spec(
         )
         for p in node.parts
     ]
+
+
+def _agg_spec(
+    compiled: Compiled, comp: ExprCompiler, node: ir.Aggregate, found: compiler_plan.AggregatePlan
+) -> AggSpec:
+    parts = aggregate_parts(compiled, comp, node)
     group = compiled.message.groups.get(node.scope) if node.scope != "sending" else None
     this_key = comp(node.this_key) if node.this_key is not None else None
     return AggSpec(

@@ -56,7 +56,7 @@ class Env:
 
 
 # every governing date lies in this range (dates of the calendar, YYYYMMDD)
-FIRST_DATE, LAST_DATE = 10101, 99991231
+FIRST_DATE, LAST_DATE = ir.FIRST_DATE, ir.LAST_DATE
 
 
 class Scope:

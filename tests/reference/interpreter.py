@@ -27,10 +27,10 @@ from tests.reference.values import (
     lift,
     to_val,
 )
+from validator.evaluate import version_value
 from validator.functions import FUNCTIONS
 from validator.values import Val
 
-FIRST_DATE, LAST_DATE = 10101, 99991231
 NONE = -1  # the record type of no record
 BAD_TYPE = -2  # a record type that is not digits
 
@@ -145,16 +145,6 @@ def same_text(a: bytes, b: bytes) -> bool:
     return a == b
 
 
-def version_value(versions: tuple[ir.Version, ...], date: int, width: int | None) -> object:
-    for version in versions:
-        if version.start <= date <= version.end:
-            value = version.value
-            if width is not None and isinstance(value, bytes):
-                return value.ljust(width, b" ")
-            return value
-    return b" " * width if width is not None else 0
-
-
 class Interpreter:
     """Evaluates expressions on a ``Sending``."""
 
@@ -195,7 +185,7 @@ class Interpreter:
         return d
 
     def in_force(self, start: int, end: int, at: At) -> bool:
-        if start <= FIRST_DATE and end >= LAST_DATE:
+        if start <= ir.FIRST_DATE and end >= ir.LAST_DATE:
             return True
         return start <= self.governing(at.gov, at) <= end
 

@@ -17,6 +17,7 @@ from compiler import Compiled, ir
 from compiler.passes import walk
 from tests.reference.interpreter import At, Interpreter, Sending
 from tests.reference.values import V, kleene_and, kleene_not
+from validator.findings import not_evaluable, rule_finding
 from validator.reader import PRINTABLE_HIGH, PRINTABLE_LOW, Reader, ReaderFinding, reader_finding
 from validator.report import Finding
 from validator.words import reader_detail
@@ -123,27 +124,7 @@ class Reference:
             self.findings.append(self.finding(rule, layout, at))
         elif v.unknown and v.unexplained:
             base = self.finding(rule, layout, at)
-            info = self.compiled.reader_code("rule_not_evaluable")
-            self.findings.append(
-                Finding(
-                    code=info.code,
-                    letter=info.letter,
-                    segment=base.segment,
-                    record=base.record,
-                    record_type=base.record_type,
-                    zone=base.zone,
-                    start=base.start,
-                    end=base.end,
-                    invoice=base.invoice,
-                    fr=info.fr,
-                    nl=info.nl,
-                    source=base.source,
-                    line=base.line,
-                    zone_label_fr=base.zone_label_fr,
-                    zone_label_nl=base.zone_label_nl,
-                    value=base.value,
-                )
-            )
+            self.findings.append(not_evaluable(self.compiled, base, rule.code))
 
     def flag(self, rule: ir.Rule, at: At) -> None:
         """A violated rule's finding explains its zone (a format rule: every own zone it reads)."""
@@ -170,24 +151,14 @@ class Reference:
             record = s.ordinals[at.row]
             invoice = s.invoices[at.row] or None
             value = s.rows[at.row][zone.offset : zone.end].decode("latin-1")
-        sending = at.row is None and at.segment is None
-        return Finding(
-            code=rule.code,
-            letter=rule.letter,
-            segment=at.segment if at.segment is None else layout.digits,
+        return rule_finding(
+            rule,
+            layout,
+            segment=None if at.segment is None else layout.digits,
             record=record,
-            record_type=None if at.segment is not None else layout.digits,
-            zone=rule.zone_label,
-            start=None if sending else zone.start1,
-            end=None if sending else zone.end,
             invoice=invoice,
-            fr=rule.fr,
-            nl=rule.nl,
-            source=rule.source,
-            line=rule.line,
-            zone_label_fr=zone.fr,
-            zone_label_nl=zone.nl,
             value=value,
+            sending=at.row is None and at.segment is None,
         )
 
     def read_checks(self) -> None:
